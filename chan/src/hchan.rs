@@ -1,0 +1,464 @@
+//! `HChan<T>`: Go's hchan. A lock, a ring buffer of `cap` slots, and the sendq/recvq of waiting
+//! sudogs; send, receive and close with Go's semantics (`chan.go`).
+//!
+//! # Invariants (from chan.go)
+//! - At least one of `sendq` and `recvq` is empty, except for a select that waits to send and
+//!   receive on the same unbuffered channel.
+//! - Buffered: `qcount > 0` implies `recvq` is empty; `qcount < cap` implies `sendq` is empty.
+//! - Never ready a G while holding `lock`: wakers collect, unlock, then `goready`.
+//! - A waiting sender's value lives in a slot on its own stack (`Sudog::elem`); a receiver (or
+//!   the buffer) moves it out and sets `success`. A sender woken with `success == false` (by
+//!   close) still owns its value, drops it and panics.
+//! - `closed` and `qcount` have atomic mirrors written under the lock for lock-free readers
+//!   (`len`, and checks that only need a hint).
+
+use crate::waitq::WaitQ;
+use gort_runtime::rt::{
+    acquire_sudog, getg, gopark, goready, outside_goroutine, preempt_point, release_sudog, GPtr,
+    RawLock, WaitReason,
+};
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+/// Why a non-blocking send failed; the value comes back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum TrySendError<T> {
+    /// No receiver is waiting and the buffer is full (or the channel is unbuffered).
+    Full(T),
+    /// The channel is closed. (A blocking send would panic "send on closed channel".)
+    Closed(T),
+}
+
+impl<T> TrySendError<T> {
+    /// The value that was not sent.
+    pub fn into_inner(self) -> T {
+        match self {
+            TrySendError::Full(v) | TrySendError::Closed(v) => v,
+        }
+    }
+
+    /// Whether the channel was full.
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+
+    /// Whether the channel was closed.
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySendError::Closed(_))
+    }
+}
+
+impl<T> std::fmt::Debug for TrySendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("Full(..)"),
+            TrySendError::Closed(_) => f.write_str("Closed(..)"),
+        }
+    }
+}
+
+impl<T> std::fmt::Display for TrySendError<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrySendError::Full(_) => f.write_str("sending on a full channel"),
+            TrySendError::Closed(_) => f.write_str("sending on a closed channel"),
+        }
+    }
+}
+
+impl<T> std::error::Error for TrySendError<T> {}
+
+/// Why a non-blocking receive got nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TryRecvError {
+    /// No value is ready and the channel is open.
+    Empty,
+    /// The channel is closed and drained.
+    Closed,
+}
+
+impl std::fmt::Display for TryRecvError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TryRecvError::Empty => f.write_str("receiving on an empty channel"),
+            TryRecvError::Closed => f.write_str("receiving on a closed channel"),
+        }
+    }
+}
+
+impl std::error::Error for TryRecvError {}
+
+struct State<T> {
+    buf: Box<[MaybeUninit<T>]>,
+    qcount: usize,
+    sendx: usize,
+    recvx: usize,
+    closed: bool,
+    recvq: WaitQ,
+    sendq: WaitQ,
+}
+
+/// Go's hchan. See the module docs.
+pub(crate) struct HChan<T> {
+    lock: RawLock,
+    st: UnsafeCell<State<T>>,
+    cap: usize,
+    /// Mirror of `State::closed`, written under `lock`.
+    closed: AtomicBool,
+    /// Mirror of `State::qcount`, written under `lock`.
+    qcount: AtomicUsize,
+}
+
+// SAFETY: `st` is only touched with `lock` held; values of `T` move between goroutines, so
+// `T: Send` is required and sufficient.
+unsafe impl<T: Send> Sync for HChan<T> {}
+// SAFETY: as above.
+unsafe impl<T: Send> Send for HChan<T> {}
+
+/// # Safety
+/// `arg` is the `RawLock` of a channel the parked G locked.
+unsafe fn unlock_chan(_gp: GPtr, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    unsafe { &*(arg as *const RawLock) }.unlock();
+    true
+}
+
+enum Ready<T> {
+    Done,
+    Woke(GPtr),
+    Blocked(T),
+}
+
+impl<T> HChan<T> {
+    pub(crate) fn new(cap: usize) -> HChan<T> {
+        let buf = (0..cap).map(|_| MaybeUninit::uninit()).collect();
+        HChan {
+            lock: RawLock::new(),
+            st: UnsafeCell::new(State {
+                buf,
+                qcount: 0,
+                sendx: 0,
+                recvx: 0,
+                closed: false,
+                recvq: WaitQ::new(),
+                sendq: WaitQ::new(),
+            }),
+            cap,
+            closed: AtomicBool::new(false),
+            qcount: AtomicUsize::new(0),
+        }
+    }
+
+    /// # Safety
+    /// `lock` must be held for the life of the reference.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn st(&self) -> &mut State<T> {
+        // SAFETY: exclusive under the lock (contract).
+        unsafe { &mut *self.st.get() }
+    }
+
+    pub(crate) fn cap(&self) -> usize {
+        self.cap
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        // ORDERING: a snapshot, as Go's `len(c)`.
+        self.qcount.load(Ordering::Relaxed)
+    }
+
+    fn sync_mirrors(&self, st: &State<T>) {
+        // ORDERING: hints for lock-free readers; the lock orders the real state.
+        self.qcount.store(st.qcount, Ordering::Relaxed);
+    }
+
+    /// The lock-holding part of a send: hand off to a waiting receiver, or buffer, or report
+    /// that the caller must block (lock still held) or that the channel is closed (panics).
+    ///
+    /// # Safety
+    /// `lock` must be held; on `Done`/`Woke` it has been released.
+    unsafe fn send_locked(&self, v: T) -> Ready<T> {
+        // SAFETY: the lock is held (contract).
+        let st = unsafe { self.st() };
+        if st.closed {
+            self.lock.unlock();
+            panic!("send on closed channel");
+        }
+        // SAFETY: the lock is held.
+        if let Some(sg) = unsafe { st.recvq.dequeue() } {
+            // SAFETY: a dequeued receiver's `elem` points to an uninitialised `T` slot on its
+            // parked stack (sudog invariant); we move `v` there and mark success.
+            let gp = unsafe {
+                (*sg).elem.cast::<T>().write(v);
+                (*sg).success = true;
+                let gp = (*sg).g.expect("sudog without G");
+                gp.param.store(sg, Ordering::Release);
+                gp
+            };
+            self.lock.unlock();
+            return Ready::Woke(gp);
+        }
+        if st.qcount < self.cap {
+            st.buf[st.sendx].write(v);
+            st.sendx += 1;
+            if st.sendx == self.cap {
+                st.sendx = 0;
+            }
+            st.qcount += 1;
+            self.sync_mirrors(st);
+            self.lock.unlock();
+            return Ready::Done;
+        }
+        Ready::Blocked(v)
+    }
+
+    /// Sends `v`, blocking the goroutine until a receiver takes it or there is buffer space.
+    ///
+    /// Go: `chansend` (chan.go).
+    pub(crate) fn send(&self, v: T) {
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        let v = match unsafe { self.send_locked(v) } {
+            Ready::Done => return preempt_point(),
+            Ready::Woke(gp) => {
+                goready(gp);
+                return preempt_point();
+            }
+            Ready::Blocked(v) => v,
+        };
+        let Some(gp) = getg() else {
+            self.lock.unlock();
+            drop(v);
+            outside_goroutine("send on a channel that is not ready")
+        };
+        let mut slot = MaybeUninit::new(v);
+        let sg = acquire_sudog();
+        // SAFETY: the lock is held; `sg` is ours; `slot` lives on this G's stack until it is
+        // readied, which happens only after the receiver has moved the value out (or close
+        // has marked failure).
+        unsafe {
+            (*sg).elem = slot.as_mut_ptr().cast();
+            (*sg).g = Some(gp);
+            (*sg).c = self as *const Self as *const ();
+            (*sg).success = false;
+            self.st().sendq.enqueue(sg);
+            gopark(
+                Some(unlock_chan),
+                &self.lock as *const RawLock as *mut (),
+                WaitReason::ChanSend,
+            );
+        }
+        // SAFETY: we were dequeued before being readied, so the sudog is ours again.
+        let success = unsafe { (*sg).success };
+        // SAFETY: `sg` is on no queue.
+        unsafe { release_sudog(sg) };
+        if !success {
+            // SAFETY: a failed send leaves the value in our slot untouched.
+            unsafe { slot.assume_init_drop() };
+            panic!("send on closed channel");
+        }
+    }
+
+    /// Sends without blocking.
+    pub(crate) fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        if unsafe { self.st() }.closed {
+            self.lock.unlock();
+            return Err(TrySendError::Closed(v));
+        }
+        // SAFETY: the lock is held.
+        match unsafe { self.send_locked(v) } {
+            Ready::Done => Ok(()),
+            Ready::Woke(gp) => {
+                goready(gp);
+                Ok(())
+            }
+            Ready::Blocked(v) => {
+                self.lock.unlock();
+                Err(TrySendError::Full(v))
+            }
+        }
+    }
+
+    /// The lock-holding part of a receive. `Err(true)`: closed and drained; `Err(false)`: the
+    /// caller must block (lock still held).
+    ///
+    /// # Safety
+    /// `lock` must be held; on `Ok` and `Err(true)` it has been released.
+    unsafe fn recv_locked(&self) -> Result<(T, Option<GPtr>), bool> {
+        // SAFETY: the lock is held (contract).
+        let st = unsafe { self.st() };
+        if st.closed && st.qcount == 0 {
+            self.lock.unlock();
+            return Err(true);
+        }
+        // SAFETY: the lock is held.
+        if let Some(sg) = unsafe { st.sendq.dequeue() } {
+            // SAFETY: a dequeued sender's `elem` holds an initialised `T` on its parked stack;
+            // we move it out and mark success so the sender does not drop it.
+            let (v, gp) = unsafe {
+                let from = (*sg).elem.cast::<T>().read();
+                let v = if self.cap == 0 {
+                    from
+                } else {
+                    // Full buffer: take the head, put the sender's value at the tail (which is
+                    // the same slot), keeping FIFO order.
+                    let v = st.buf[st.recvx].assume_init_read();
+                    st.buf[st.recvx].write(from);
+                    st.recvx += 1;
+                    if st.recvx == self.cap {
+                        st.recvx = 0;
+                    }
+                    st.sendx = st.recvx;
+                    v
+                };
+                (*sg).success = true;
+                let gp = (*sg).g.expect("sudog without G");
+                gp.param.store(sg, Ordering::Release);
+                (v, gp)
+            };
+            self.lock.unlock();
+            return Ok((v, Some(gp)));
+        }
+        if st.qcount > 0 {
+            // SAFETY: slots in [recvx, recvx + qcount) are initialised.
+            let v = unsafe { st.buf[st.recvx].assume_init_read() };
+            st.recvx += 1;
+            if st.recvx == self.cap {
+                st.recvx = 0;
+            }
+            st.qcount -= 1;
+            self.sync_mirrors(st);
+            self.lock.unlock();
+            return Ok((v, None));
+        }
+        Err(false)
+    }
+
+    /// Receives a value, blocking the goroutine until one is available; `None` once the channel
+    /// is closed and drained.
+    ///
+    /// Go: `chanrecv` (chan.go).
+    pub(crate) fn recv(&self) -> Option<T> {
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        match unsafe { self.recv_locked() } {
+            Ok((v, woke)) => {
+                if let Some(gp) = woke {
+                    goready(gp);
+                }
+                preempt_point();
+                return Some(v);
+            }
+            Err(true) => return None,
+            Err(false) => {}
+        }
+        let Some(gp) = getg() else {
+            self.lock.unlock();
+            outside_goroutine("receive from a channel that is not ready")
+        };
+        let mut slot = MaybeUninit::<T>::uninit();
+        let sg = acquire_sudog();
+        // SAFETY: as in `send`: `slot` outlives the wait, and only a waker holding the lock
+        // writes it before readying us.
+        unsafe {
+            (*sg).elem = slot.as_mut_ptr().cast();
+            (*sg).g = Some(gp);
+            (*sg).c = self as *const Self as *const ();
+            (*sg).success = false;
+            self.st().recvq.enqueue(sg);
+            gopark(
+                Some(unlock_chan),
+                &self.lock as *const RawLock as *mut (),
+                WaitReason::ChanReceive,
+            );
+        }
+        // SAFETY: dequeued before being readied; ours again.
+        let success = unsafe { (*sg).success };
+        // SAFETY: `sg` is on no queue.
+        unsafe { release_sudog(sg) };
+        if success {
+            // SAFETY: a successful wake-up means the sender wrote the slot.
+            Some(unsafe { slot.assume_init() })
+        } else {
+            None
+        }
+    }
+
+    /// Receives without blocking.
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        match unsafe { self.recv_locked() } {
+            Ok((v, woke)) => {
+                if let Some(gp) = woke {
+                    goready(gp);
+                }
+                Ok(v)
+            }
+            Err(true) => Err(TryRecvError::Closed),
+            Err(false) => {
+                self.lock.unlock();
+                Err(TryRecvError::Empty)
+            }
+        }
+    }
+
+    /// Closes the channel: waiting receivers get `None`, waiting senders panic.
+    ///
+    /// Go: `closechan` (chan.go).
+    pub(crate) fn close(&self) {
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        let st = unsafe { self.st() };
+        if st.closed {
+            self.lock.unlock();
+            panic!("close of closed channel");
+        }
+        st.closed = true;
+        // ORDERING: a mirror for lock-free readers; the lock orders the real state.
+        self.closed.store(true, Ordering::Release);
+        let mut wake: Vec<GPtr> = Vec::new();
+        // SAFETY: the lock is held; dequeued sudogs belong to parked Gs that cannot run until
+        // we ready them, after unlocking.
+        unsafe {
+            while let Some(sg) = st.recvq.dequeue() {
+                (*sg).success = false;
+                let gp = (*sg).g.expect("sudog without G");
+                gp.param.store(sg, Ordering::Release);
+                wake.push(gp);
+            }
+            while let Some(sg) = st.sendq.dequeue() {
+                (*sg).success = false;
+                let gp = (*sg).g.expect("sudog without G");
+                gp.param.store(sg, Ordering::Release);
+                wake.push(gp);
+            }
+        }
+        self.lock.unlock();
+        for gp in wake {
+            goready(gp);
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release in `close`.
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+impl<T> Drop for HChan<T> {
+    fn drop(&mut self) {
+        let st = self.st.get_mut();
+        let mut i = st.recvx;
+        for _ in 0..st.qcount {
+            // SAFETY: slots in [recvx, recvx + qcount) are initialised; each is dropped once.
+            unsafe { st.buf[i].assume_init_drop() };
+            i += 1;
+            if i == self.cap {
+                i = 0;
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! `runtime::metrics()`: counters a monitoring system can read. Names follow Go's
+//! runtime/metrics where one exists (`/sched/goroutines:goroutines`, `/sched/gomaxprocs:threads`).
+
+use crate::loom::Ordering;
+use crate::sched::m::getm;
+use crate::sched::Sched;
+
+/// A snapshot of scheduler counters. Racy by nature; each field is individually exact.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// Live goroutines (`/sched/goroutines:goroutines`).
+    pub goroutines: u64,
+    /// Goroutines created since start.
+    pub goroutines_created: u64,
+    /// GOMAXPROCS (`/sched/gomaxprocs:threads`).
+    pub gomaxprocs: u64,
+    /// Idle Ps.
+    pub idle_procs: u64,
+    /// OS threads started as Ms (sysmon included).
+    pub threads: u64,
+    /// Idle Ms.
+    pub idle_threads: u64,
+    /// Spinning Ms.
+    pub spinning_threads: u64,
+    /// Gs in the global run queue.
+    pub global_runq: u64,
+    /// Successful steals from other Ps' run queues.
+    pub steals: u64,
+    /// Goroutine parks.
+    pub parks: u64,
+    /// Preemptions at check points after sysmon's request.
+    pub preemptions: u64,
+}
+
+pub(crate) fn read(sched: &Sched) -> Metrics {
+    // ORDERING: statistics; Relaxed everywhere.
+    let r = Ordering::Relaxed;
+    Metrics {
+        goroutines: sched.ngoroutine.load(r).max(0) as u64,
+        goroutines_created: sched.stats.goroutines_created.load(r),
+        gomaxprocs: sched.gomaxprocs as u64,
+        idle_procs: sched.npidle.load(r) as u64,
+        threads: sched.mcount.load(r) as u64,
+        idle_threads: sched.nmidle.load(r) as u64,
+        spinning_threads: sched.nmspinning.load(r) as u64,
+        global_runq: sched.runqsize.load(r) as u64,
+        steals: sched.allp.iter().map(|p| p.steals.load(r)).sum(),
+        parks: sched.stats.parks.load(r),
+        preemptions: sched.stats.preemptions.load(r),
+    }
+}
+
+/// The current runtime's counters.
+///
+/// # Panics
+/// Outside a goroutine.
+pub fn metrics() -> Metrics {
+    let m = getm().unwrap_or_else(|| crate::sched::park::outside_goroutine("read runtime metrics"));
+    read(m.sched)
+}

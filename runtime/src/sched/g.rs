@@ -1,0 +1,327 @@
+//! G: a goroutine. Its coroutine and stack, status, wait reason, preempt flag and the join slot
+//! through which its result reaches its `JoinHandle`.
+//!
+//! # Invariants
+//! - G structs are never freed while their runtime runs: dead Gs go to a free list (`gfree`) with
+//!   their stacks and are reused by `newproc`, so a `GPtr` held by a sudog, a run queue or a
+//!   `JoinHandle` stays valid. Teardown frees only Gs on free lists, once every M has exited.
+//! - Only the M that moved a G to `Running` touches its coroutine until the G suspends.
+//! - A G on a free list has `refs == 0`; a live G has one reference for its body and one for its
+//!   `JoinHandle` until that is joined or dropped.
+
+use crate::coro::{Coro, GYielder, StackSlot};
+use crate::loom::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::sched::m::M;
+use crate::sched::Sched;
+use std::cell::{Cell, UnsafeCell};
+use std::ptr::NonNull;
+
+/// A goroutine's status (Go's `_Gidle` ... `_Gdead`, same numbers as `runtime2.go`).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GStatus {
+    /// Just allocated, not yet initialised. No stack owner, on no queue.
+    Idle = 0,
+    /// On a run queue (local, `runnext` or global), not running. Its stack is suspended and
+    /// owned by the queue; no M.
+    Runnable = 1,
+    /// Running user code on an M that holds a P; the M owns the stack.
+    Running = 2,
+    /// In a blocking call (`runtime::blocking`); the M owns the stack, the P may be retaken.
+    Syscall = 3,
+    /// Parked by `gopark`, on no run queue; its stack is suspended and may be pointed into by
+    /// sudogs. Only `goready` moves it on.
+    Waiting = 4,
+    /// Finished; on a free list or held by an unjoined `JoinHandle`. Its stack is unused.
+    Dead = 6,
+}
+
+impl GStatus {
+    fn from_u8(v: u8) -> GStatus {
+        match v {
+            0 => GStatus::Idle,
+            1 => GStatus::Runnable,
+            2 => GStatus::Running,
+            3 => GStatus::Syscall,
+            4 => GStatus::Waiting,
+            _ => GStatus::Dead,
+        }
+    }
+
+    /// Go's transition table (`casgstatus`), checked in debug builds.
+    fn can_go(from: GStatus, to: GStatus) -> bool {
+        use GStatus::*;
+        matches!(
+            (from, to),
+            (Idle, Runnable)
+                | (Dead, Runnable)
+                | (Runnable, Running)
+                | (Running, Waiting)
+                | (Running, Runnable)
+                | (Running, Syscall)
+                | (Running, Dead)
+                | (Syscall, Running)
+                | (Syscall, Runnable)
+                | (Waiting, Runnable)
+                | (Waiting, Running)
+                | (Idle, Dead)
+        )
+    }
+}
+
+/// `GStatus` in an atomic byte.
+pub struct AtomicGStatus(AtomicU8);
+
+impl AtomicGStatus {
+    pub(crate) const fn new(s: GStatus) -> Self {
+        AtomicGStatus(AtomicU8::new(s as u8))
+    }
+
+    /// Current status.
+    pub fn load(&self) -> GStatus {
+        // ORDERING: Acquire pairs with the Release in `cas`, so state written before a
+        // transition (a sudog's `success`, the stored result) is visible to whoever sees it.
+        GStatus::from_u8(self.0.load(Ordering::Acquire))
+    }
+
+    /// Moves `from -> to`; false if the status was not `from`.
+    #[must_use]
+    pub(crate) fn cas(&self, from: GStatus, to: GStatus) -> bool {
+        debug_assert!(GStatus::can_go(from, to), "bad G transition {from:?} -> {to:?}");
+        // ORDERING: AcqRel publishes the writer's prior stores with the new status and takes
+        // the previous owner's.
+        self.0
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Moves `from -> to`, throwing if the status was not `from` (Go's `casgstatus`).
+    pub(crate) fn set(&self, from: GStatus, to: GStatus) {
+        if !self.cas(from, to) {
+            crate::throw!("casgstatus: bad incoming values");
+        }
+    }
+}
+
+/// Why a G is parked (Go's `waitReason`; the strings are Go's `waitReasonStrings`).
+#[repr(u8)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitReason {
+    Zero = 0,
+    ChanReceiveNilChan,
+    ChanSendNilChan,
+    SelectNoCases,
+    Select,
+    ChanReceive,
+    ChanSend,
+    Semacquire,
+    Sleep,
+    SyncCondWait,
+    SyncMutexLock,
+    SyncRWMutexRLock,
+    SyncRWMutexLock,
+    SyncWaitGroupWait,
+    IoWait,
+    Preempted,
+    /// gort's own: a goroutine waiting in `JoinHandle::join`.
+    JoinWait,
+}
+
+impl WaitReason {
+    /// The string Go prints for this reason.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Zero => "",
+            WaitReason::ChanReceiveNilChan => "chan receive (nil chan)",
+            WaitReason::ChanSendNilChan => "chan send (nil chan)",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::Select => "select",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::Sleep => "sleep",
+            WaitReason::SyncCondWait => "sync.Cond.Wait",
+            WaitReason::SyncMutexLock => "sync.Mutex.Lock",
+            WaitReason::SyncRWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::SyncRWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::SyncWaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::IoWait => "IO wait",
+            WaitReason::Preempted => "preempted",
+            WaitReason::JoinWait => "JoinHandle.join",
+        }
+    }
+
+    fn from_u8(v: u8) -> WaitReason {
+        use WaitReason::*;
+        const ALL: [WaitReason; 17] = [
+            Zero,
+            ChanReceiveNilChan,
+            ChanSendNilChan,
+            SelectNoCases,
+            Select,
+            ChanReceive,
+            ChanSend,
+            Semacquire,
+            Sleep,
+            SyncCondWait,
+            SyncMutexLock,
+            SyncRWMutexRLock,
+            SyncRWMutexLock,
+            SyncWaitGroupWait,
+            IoWait,
+            Preempted,
+            JoinWait,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(Zero)
+    }
+}
+
+/// Where a coroutine's state lives across a G's life.
+pub(crate) enum CoroSlot {
+    /// A fresh G struct with no stack yet.
+    Empty,
+    /// A dead (or not yet started) G keeps its stack here for reuse.
+    Stack(StackSlot),
+    /// A live coroutine.
+    Live(Coro),
+}
+
+/// Inline storage for a goroutine's `Result<T, Panic>`; larger results are boxed.
+#[repr(C, align(16))]
+pub(crate) struct ResultSlot(pub(crate) [std::mem::MaybeUninit<u8>; 64]);
+
+/// Join-state bits in `G::join`.
+pub(crate) mod join {
+    /// The body has finished and stored its result.
+    pub const COMPLETE: u8 = 1;
+    /// A goroutine is parked in `join` and must be readied on completion.
+    pub const JOINER: u8 = 2;
+    /// The `JoinHandle` was dropped: the body disposes of its own result.
+    pub const DETACHED: u8 = 4;
+}
+
+/// A goroutine. See the module docs.
+pub struct G {
+    /// Goroutine id, as Go numbers them (main is 1). Written by `newproc` before the G is
+    /// published on a run queue; read by anyone.
+    pub(crate) goid: AtomicU64,
+    /// Status; see `GStatus`.
+    pub(crate) status: AtomicGStatus,
+    /// A `WaitReason` while Waiting. Written by the G itself before it parks.
+    pub(crate) waitreason: AtomicU8,
+    /// Set by sysmon when the G has run past its time slice; cleared by the G when it yields.
+    pub(crate) preempt: AtomicBool,
+    /// Select wake-up race: the first waker to CAS 0 -> 1 wins (Go's `selectDone`).
+    pub selectdone: AtomicU32,
+    /// Nanoseconds since the runtime started when the G last parked (for dumps).
+    pub(crate) waitsince: AtomicI64,
+    /// The coroutine. Owned by the M running the G, or by the scheduler while it is not running.
+    pub(crate) coro: UnsafeCell<CoroSlot>,
+    /// The coroutine's yielder; valid while the coroutine is live. Written once by the body.
+    pub(crate) yielder: Cell<*const GYielder>,
+    /// The M running this G, or null. Written by that M.
+    pub(crate) m: AtomicPtr<M>,
+    /// The runtime this G belongs to (never freed: see `Sched`).
+    pub(crate) sched: *const Sched,
+    /// Join protocol bits (`join::*`).
+    pub(crate) join: AtomicU8,
+    /// References: the running body and the `JoinHandle`. The last release frees the G.
+    pub(crate) refs: AtomicU8,
+    /// The goroutine parked in `join`, set before `JOINER` is published.
+    pub(crate) joiner: Cell<Option<GPtr>>,
+    /// The body's result, written before `COMPLETE` is published.
+    pub(crate) result: UnsafeCell<ResultSlot>,
+    /// Whether this is the main goroutine (its end ends the runtime).
+    pub(crate) is_main: Cell<bool>,
+    /// Select bookkeeping: the sudog that won (Go's `g.param`). Written by the waker before
+    /// `goready`, read by the G after it wakes.
+    pub param: AtomicPtr<crate::sched::sudog::Sudog>,
+}
+
+/// A pointer to a G. Gs outlive every `GPtr` (see the module invariants), so it may be
+/// dereferenced freely.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct GPtr(NonNull<G>);
+
+// SAFETY: a G is shared between Ms by design; every field is either atomic or owned by exactly
+// one M at a time under the status protocol (module invariants).
+unsafe impl Send for GPtr {}
+// SAFETY: as above.
+unsafe impl Sync for GPtr {}
+
+impl std::ops::Deref for GPtr {
+    type Target = G;
+    #[inline]
+    fn deref(&self) -> &G {
+        // SAFETY: Gs are never deallocated while any GPtr to them can be used (module
+        // invariants).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+impl GPtr {
+    pub(crate) fn as_ptr(self) -> *mut G {
+        self.0.as_ptr()
+    }
+
+    pub(crate) fn from_ptr(p: *mut G) -> Option<GPtr> {
+        NonNull::new(p).map(GPtr)
+    }
+
+    /// The goroutine id.
+    pub fn goid(self) -> u64 {
+        // ORDERING: written before the G is published on a run queue (a Release), read after.
+        self.goid.load(Ordering::Relaxed)
+    }
+
+    /// The current status.
+    pub fn status(self) -> GStatus {
+        self.status.load()
+    }
+
+    /// The current wait reason.
+    pub fn wait_reason(self) -> WaitReason {
+        // ORDERING: diagnostic only.
+        WaitReason::from_u8(self.waitreason.load(Ordering::Relaxed))
+    }
+}
+
+impl G {
+    pub(crate) fn new(sched: *const Sched) -> Box<G> {
+        Box::new(G {
+            goid: AtomicU64::new(0),
+            status: AtomicGStatus::new(GStatus::Idle),
+            waitreason: AtomicU8::new(0),
+            preempt: AtomicBool::new(false),
+            selectdone: AtomicU32::new(0),
+            waitsince: AtomicI64::new(0),
+            coro: UnsafeCell::new(CoroSlot::Empty),
+            yielder: Cell::new(std::ptr::null()),
+            m: AtomicPtr::new(std::ptr::null_mut()),
+            sched,
+            join: AtomicU8::new(0),
+            refs: AtomicU8::new(0),
+            joiner: Cell::new(None),
+            result: UnsafeCell::new(ResultSlot([std::mem::MaybeUninit::uninit(); 64])),
+            is_main: Cell::new(false),
+            param: AtomicPtr::new(std::ptr::null_mut()),
+        })
+    }
+
+    /// The runtime this G belongs to.
+    pub(crate) fn sched(&self) -> &'static Sched {
+        // SAFETY: a Sched is leaked when created and never freed.
+        unsafe { &*self.sched }
+    }
+}
+
+impl GPtr {
+    pub(crate) fn new_boxed(b: Box<G>) -> GPtr {
+        GPtr(NonNull::from(Box::leak(b)))
+    }
+
+    pub(crate) fn set_wait_reason(self, r: WaitReason) {
+        // ORDERING: diagnostic only.
+        self.waitreason.store(r as u8, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,148 @@
+//! M: an OS thread running the scheduler loop on its own stack (the g0 of Go). Idle Ms sleep on
+//! their `Note` on the idle list and are reused.
+//!
+//! # Invariants
+//! - `CUR_M` is set for the life of an M's thread and never for other threads. It is read only
+//!   through `#[inline(never)]` accessors: a G may migrate between Ms across a park, and LLVM may
+//!   cache a thread-local's address within one function (llvm#98479).
+//! - `nextp` is written by `startm` under `Sched::lock` before the M's note is woken; the M reads
+//!   it after waking.
+
+use crate::lock::futex;
+use crate::loom::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use crate::sched::g::{GPtr, G};
+use crate::sched::p::P;
+use crate::sched::Sched;
+use std::cell::Cell;
+
+/// A one-shot wake-up for a sleeping thread (Go's `note`).
+pub(crate) struct Note {
+    key: AtomicU32,
+}
+
+impl Note {
+    pub(crate) const fn new() -> Note {
+        Note { key: AtomicU32::new(0) }
+    }
+
+    /// Sleeps until `wakeup`, then re-arms.
+    pub(crate) fn sleep(&self) {
+        // ORDERING: Acquire pairs with the Release in `wakeup`: whatever the waker wrote
+        // (`nextp`, `spinning`) is visible after we wake.
+        while self.key.load(Ordering::Acquire) == 0 {
+            futex::wait(&self.key, 0);
+        }
+        // ORDERING: only this thread sleeps on the note; the reset needs no ordering.
+        self.key.store(0, Ordering::Relaxed);
+    }
+
+    /// Sleeps until `wakeup` or `timeout`; returns whether it was woken.
+    pub(crate) fn sleep_timeout(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        // ORDERING: as in `sleep`.
+        while self.key.load(Ordering::Acquire) == 0 {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            futex::wait_timeout(&self.key, 0, deadline - now);
+        }
+        // ORDERING: as in `sleep`.
+        self.key.store(0, Ordering::Relaxed);
+        true
+    }
+
+    pub(crate) fn wakeup(&self) {
+        // ORDERING: Release pairs with the Acquire in `sleep`.
+        self.key.store(1, Ordering::Release);
+        futex::wake_one(&self.key);
+    }
+}
+
+/// An OS thread. See the module docs.
+pub struct M {
+    /// Thread id as Go numbers them (M0 is 0).
+    pub(crate) id: i64,
+    pub(crate) sched: &'static Sched,
+    /// The P this M holds, or null. Written by this M (or under `Sched::lock`); read by
+    /// diagnostics.
+    pub(crate) p: AtomicPtr<P>,
+    /// The P to take on wake-up (set by `startm`).
+    pub(crate) nextp: AtomicPtr<P>,
+    /// Whether this M is spinning (looking for work with a P and counted in `nmspinning`).
+    pub(crate) spinning: AtomicBool,
+    /// Whether this M is parked on the idle list (for scheddetail).
+    pub(crate) blocked: AtomicBool,
+    /// The G this M is running, or null. Written by this M; read by diagnostics.
+    pub(crate) curg: AtomicPtr<G>,
+    pub(crate) park: Note,
+    /// Go's `cheaprand` state. This M only.
+    rand: Cell<u64>,
+}
+
+// SAFETY: `rand` is touched only by the M's own thread; everything else is atomic.
+unsafe impl Sync for M {}
+// SAFETY: as above.
+unsafe impl Send for M {}
+
+thread_local! {
+    static CUR_M: Cell<*const M> = const { Cell::new(std::ptr::null()) };
+}
+
+impl M {
+    pub(crate) fn new(id: i64, sched: &'static Sched) -> &'static M {
+        Box::leak(Box::new(M {
+            id,
+            sched,
+            p: AtomicPtr::new(std::ptr::null_mut()),
+            nextp: AtomicPtr::new(std::ptr::null_mut()),
+            spinning: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
+            curg: AtomicPtr::new(std::ptr::null_mut()),
+            park: Note::new(),
+            rand: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xA076_1D64_78BD_642F)),
+        }))
+    }
+
+    /// The P held by this M, if any.
+    #[inline]
+    pub(crate) fn p(&self) -> Option<&'static P> {
+        // ORDERING: only this M's own thread writes `p` while the M is running (diagnostics
+        // readers tolerate staleness).
+        let p = self.p.load(Ordering::Relaxed);
+        // SAFETY: Ps live in the leaked `Sched::allp`.
+        unsafe { p.as_ref() }
+    }
+
+    /// Go's `cheaprand` (wyrand).
+    pub(crate) fn cheaprand(&self) -> u32 {
+        let s = self.rand.get().wrapping_add(0xA076_1D64_78BD_642F);
+        self.rand.set(s);
+        let t = (s as u128).wrapping_mul((s ^ 0xE703_7ED1_A0B4_28DB) as u128);
+        ((t >> 64) as u64 ^ t as u64) as u32
+    }
+
+    pub(crate) fn curg(&self) -> Option<GPtr> {
+        // ORDERING: written by this thread.
+        GPtr::from_ptr(self.curg.load(Ordering::Relaxed))
+    }
+}
+
+/// Marks the calling thread as M `m` (or clears it).
+pub(crate) fn set_current(m: Option<&'static M>) {
+    CUR_M.with(|c| c.set(m.map_or(std::ptr::null(), |m| m as *const M)));
+}
+
+/// The M running on this thread, if the thread is an M.
+#[inline(never)]
+pub fn getm() -> Option<&'static M> {
+    let p = CUR_M.with(|c| c.get());
+    // SAFETY: Ms are leaked, so a non-null pointer is valid forever.
+    unsafe { p.as_ref() }
+}
+
+/// The goroutine running on this thread, if any (Go's `getg().m.curg`).
+#[inline(never)]
+pub fn getg() -> Option<GPtr> {
+    getm().and_then(|m| m.curg())
+}

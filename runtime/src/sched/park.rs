@@ -1,0 +1,111 @@
+//! The one parking seam: `gopark` blocks the running G, `goready` makes a parked G runnable,
+//! `gosched`/`preempt_point` yield. Channels, the semaphore and joins all go through here.
+//!
+//! # Protocol
+//! `gopark(unlockf, arg)` suspends the G; its M then marks it Waiting and only then runs
+//! `unlockf(gp, arg)`, which typically releases the lock that guards the wait queue the G was
+//! put on. A waker must take that lock to find the G, so it can never ready a G that is still
+//! running on its stack (Go's `park_m`). If `unlockf` returns false the park is cancelled.
+
+use crate::coro::{Suspend, UnlockFn};
+use crate::loom::Ordering;
+use crate::sched::g::{GPtr, GStatus, WaitReason};
+use crate::sched::m::{getg, getm};
+use crate::sched::runq::{glob_runq_put_locked, runq_put};
+use crate::sched::schedule::wakep;
+
+/// Parks the calling goroutine until `goready`. See the module protocol.
+///
+/// # Safety
+/// `unlockf(gp, arg)` must be sound to call on the M after the G is off its stack, and whatever
+/// wait queue the G was put on must be protected by what `unlockf` releases (or by an equivalent
+/// protocol), so that no waker can ready the G before it has parked.
+///
+/// # Panics
+/// If called outside a goroutine.
+///
+/// Go: `gopark` (proc.go).
+pub unsafe fn gopark(unlockf: Option<UnlockFn>, arg: *mut (), reason: WaitReason) {
+    let gp = getg().unwrap_or_else(|| outside_goroutine("block"));
+    park_g(gp, Suspend::Park { unlockf, arg }, reason);
+}
+
+/// Suspends `gp` (the running G) with `what`. Kept out of line so nothing cached from the
+/// thread-locals of the M that parked it survives into the M that resumes it.
+#[inline(never)]
+fn park_g(gp: GPtr, what: Suspend, reason: WaitReason) {
+    gp.set_wait_reason(reason);
+    // ORDERING: diagnostics only.
+    gp.waitsince.store(gp.sched().nanotime(), Ordering::Relaxed);
+    // SAFETY: the yielder pointer was set by this G's body before any user code ran and stays
+    // valid while the coroutine is live; we are running on that coroutine.
+    let y = unsafe { &*gp.yielder.get() };
+    y.suspend(what);
+    gp.set_wait_reason(WaitReason::Zero);
+}
+
+/// Makes a parked G runnable: on this P's `runnext` if the caller is a goroutine of the same
+/// runtime (the woken G inherits the rest of the time slice), else on the global queue. Then
+/// wakes an idle P if no M is spinning.
+///
+/// Go: `goready`/`ready` (proc.go).
+pub fn goready(gp: GPtr) {
+    gp.status.set(GStatus::Waiting, GStatus::Runnable);
+    let sched = gp.sched();
+    let m = getm();
+    match m.and_then(|m| if std::ptr::eq(m.sched, sched) { m.p() } else { None }) {
+        Some(pp) => {
+            // SAFETY: this thread is the M holding `pp`.
+            unsafe { runq_put(sched, pp, gp, true) };
+        }
+        None => {
+            sched.lock.lock();
+            glob_runq_put_locked(sched, gp);
+            sched.lock.unlock();
+        }
+    }
+    wakep(sched);
+}
+
+/// Yields the processor: the calling goroutine goes to the global run queue and others run.
+/// Outside a goroutine this yields the OS thread.
+///
+/// Go: `runtime.Gosched`.
+pub fn gosched() {
+    match getg() {
+        Some(gp) => park_g(gp, Suspend::Yield, WaitReason::Zero),
+        None => std::thread::yield_now(),
+    }
+}
+
+/// A cheap check point: yields if sysmon has asked the running goroutine to (it has run past
+/// its 10 ms time slice). Call it in long loops that make no other gort calls.
+#[inline]
+pub fn preempt_point() {
+    if let Some(gp) = getg() {
+        // ORDERING: an advisory flag.
+        if gp.preempt.load(Ordering::Relaxed) {
+            preempt_now(gp);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_now(gp: GPtr) {
+    // ORDERING: an advisory flag.
+    gp.preempt.store(false, Ordering::Relaxed);
+    gp.sched().stats.preemptions.fetch_add(1, Ordering::Relaxed);
+    park_g(gp, Suspend::Preempt, WaitReason::Preempted);
+}
+
+/// Panics with the message every blocking API gives outside a goroutine.
+#[cold]
+#[track_caller]
+pub fn outside_goroutine(what: &str) -> ! {
+    panic!(
+        "gort: cannot {what} outside a goroutine: this thread is not running gort code. Start \
+         the runtime with gort::run(|| ...) and call blocking gort APIs from inside it (or \
+         from goroutines started with gort::go)"
+    )
+}

@@ -1,0 +1,558 @@
+//! Goroutine life cycle: `newproc` (spawn), goroutine exit (`complete`, `gdestroy`), the dead-G
+//! free lists (`gfput`/`gfget`), `JoinHandle`, bootstrap (`Builder::run`), shutdown, teardown
+//! and `checkdead`.
+//!
+//! # Join protocol (`G::join` bits)
+//! - The body stores its result, then sets COMPLETE; if JOINER was set, it readies the joiner;
+//!   if DETACHED was set, it disposes of the result itself.
+//! - `join` parks with an unlock function that sets JOINER and cancels the park if COMPLETE is
+//!   already set.
+//! - Dropping the handle sets DETACHED and drops a stored result if COMPLETE was set.
+//!   Exactly one side disposes of the result.
+
+use crate::coro::{new_coro, stack, GYielder};
+use crate::sched::g::CoroSlot;
+use crate::env;
+use crate::loom::Ordering;
+use crate::sched::g::{join, GPtr, GStatus, ResultSlot, WaitReason, G};
+use crate::sched::m::{self, getg, getm, M};
+use crate::sched::p::P;
+use crate::sched::park::{gopark, goready, outside_goroutine};
+use crate::sched::runq::runq_put;
+use crate::sched::schedule::{acquirep, pidleget_locked, schedule_loop, wakep};
+use crate::sched::Sched;
+use std::any::Any;
+use std::marker::PhantomData;
+use std::mem::{align_of, size_of};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Goroutine ids are taken from `Sched::goidgen` this many at a time (Go's `_GoidCacheBatch`).
+const GOID_CACHE_BATCH: u64 = 16;
+
+/// A goroutine's panic, as returned by `JoinHandle::join` (Go's recovered panic value).
+pub struct Panic {
+    payload: Box<dyn Any + Send + 'static>,
+}
+
+impl Panic {
+    /// The panic message if the payload is a string (`panic!("...")`).
+    pub fn message(&self) -> Option<&str> {
+        payload_str(&*self.payload)
+    }
+
+    /// The raw payload, for `std::panic::resume_unwind`.
+    pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
+        self.payload
+    }
+}
+
+impl std::fmt::Debug for Panic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.message() {
+            Some(m) => write!(f, "Panic({m:?})"),
+            None => f.write_str("Panic(<non-string payload>)"),
+        }
+    }
+}
+
+impl std::fmt::Display for Panic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message().unwrap_or("<non-string panic payload>"))
+    }
+}
+
+impl std::error::Error for Panic {}
+
+fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
+    p.downcast_ref::<&'static str>().copied().or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
+}
+
+/// A handle to a goroutine's result. `join` parks the calling goroutine until it finishes;
+/// dropping the handle detaches the goroutine (a detached goroutine that panics ends the
+/// process, as in Go).
+pub struct JoinHandle<T> {
+    gp: GPtr,
+    _result: PhantomData<fn() -> T>,
+}
+
+// SAFETY: the handle only moves a `T: Send` result between threads; the G is shared by design.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: `&JoinHandle` allows no access to the result.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
+impl<T> std::fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "JoinHandle(goroutine {})", self.gp.goid())
+    }
+}
+
+impl<T: Send + 'static> JoinHandle<T> {
+    /// Waits for the goroutine to finish and returns its result, or its panic as `Err`.
+    /// Parks the calling goroutine, never the OS thread.
+    ///
+    /// # Panics
+    /// If it would have to wait and is called outside a goroutine.
+    pub fn join(self) -> Result<T, Panic> {
+        let gp = self.gp;
+        std::mem::forget(self);
+        // ORDERING: Acquire pairs with the AcqRel fetch_or of COMPLETE in `complete`, making
+        // the stored result visible.
+        if gp.join.load(Ordering::Acquire) & join::COMPLETE == 0 {
+            let me = getg().unwrap_or_else(|| outside_goroutine("join a goroutine"));
+            gp.joiner.set(Some(me));
+            // SAFETY: `join_unlock` only touches the target G's atomics; the completing body
+            // readies us only after it sees JOINER, which `join_unlock` sets after we park.
+            unsafe { gopark(Some(join_unlock), gp.as_ptr().cast(), WaitReason::JoinWait) };
+        }
+        // SAFETY: COMPLETE is set (we saw it, or we were readied after it), so the result is
+        // stored and we are the only reader (the handle is consumed).
+        let r = unsafe { take_result::<T>(gp) };
+        release_ref(gp);
+        r
+    }
+
+    /// Whether the goroutine has finished.
+    pub fn is_finished(&self) -> bool {
+        // ORDERING: as in `join`.
+        self.gp.join.load(Ordering::Acquire) & join::COMPLETE != 0
+    }
+
+    /// The goroutine's id.
+    pub fn goid(&self) -> u64 {
+        self.gp.goid()
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        let gp = self.gp;
+        // ORDERING: AcqRel pairs with `complete`'s fetch_or: if COMPLETE is set we see the
+        // result and must drop it; otherwise the body sees DETACHED and disposes of it.
+        let prev = gp.join.fetch_or(join::DETACHED, Ordering::AcqRel);
+        if prev & join::COMPLETE != 0 {
+            // SAFETY: the result is stored and unread (the handle was not joined).
+            drop(unsafe { take_result_untyped::<T>(gp) });
+        }
+        release_ref(gp);
+    }
+}
+
+/// # Safety
+/// Called by the M after the joiner parked; `arg` is the target G.
+unsafe fn join_unlock(_me: GPtr, arg: *mut ()) -> bool {
+    let target = GPtr::from_ptr(arg.cast()).expect("join target");
+    // ORDERING: AcqRel pairs with `complete`: either it sees JOINER and readies us, or we see
+    // COMPLETE and cancel the park.
+    let prev = target.join.fetch_or(join::JOINER, Ordering::AcqRel);
+    prev & join::COMPLETE == 0
+}
+
+fn fits_inline<R>() -> bool {
+    size_of::<R>() <= size_of::<ResultSlot>() && align_of::<R>() <= align_of::<ResultSlot>()
+}
+
+/// # Safety
+/// The slot must be empty and owned by the caller (the body before COMPLETE).
+unsafe fn store_result<T>(gp: GPtr, r: Result<T, Panic>) {
+    let slot = gp.result.get().cast::<u8>();
+    if fits_inline::<Result<T, Panic>>() {
+        // SAFETY: the slot is large and aligned enough (checked) and empty.
+        unsafe { slot.cast::<Result<T, Panic>>().write(r) };
+    } else {
+        // SAFETY: a pointer always fits the slot.
+        unsafe { slot.cast::<*mut Result<T, Panic>>().write(Box::into_raw(Box::new(r))) };
+    }
+}
+
+/// # Safety
+/// The slot must hold a `Result<T, Panic>` stored by `store_result::<T>`; it is moved out.
+unsafe fn take_result<T>(gp: GPtr) -> Result<T, Panic> {
+    let slot = gp.result.get().cast::<u8>();
+    if fits_inline::<Result<T, Panic>>() {
+        // SAFETY: per the contract the slot holds an initialised value of this type.
+        unsafe { slot.cast::<Result<T, Panic>>().read() }
+    } else {
+        // SAFETY: per the contract the slot holds a pointer from `Box::into_raw`.
+        unsafe { *Box::from_raw(slot.cast::<*mut Result<T, Panic>>().read()) }
+    }
+}
+
+/// `take_result` for `Drop`, where `T` has no `Send + 'static` bound.
+///
+/// # Safety
+/// As `take_result`.
+unsafe fn take_result_untyped<T>(gp: GPtr) -> Result<T, Panic> {
+    // SAFETY: forwarded contract.
+    unsafe { take_result::<T>(gp) }
+}
+
+/// Runs in the goroutine after its body returned or panicked.
+fn complete<T>(gp: GPtr, r: Result<T, Box<dyn Any + Send>>) {
+    let r = r.map_err(|payload| Panic { payload });
+    // ORDERING: Acquire pairs with the handle's fetch_or(DETACHED).
+    if gp.join.load(Ordering::Acquire) & join::DETACHED != 0 {
+        detached_done(gp, r);
+        return;
+    }
+    // SAFETY: the slot is empty and only the body writes it before COMPLETE.
+    unsafe { store_result(gp, r) };
+    // ORDERING: AcqRel: Release publishes the result; Acquire sees the joiner or detacher.
+    let prev = gp.join.fetch_or(join::COMPLETE, Ordering::AcqRel);
+    if prev & join::DETACHED != 0 {
+        // SAFETY: we stored it just now and the detacher saw no COMPLETE, so it did not read it.
+        let r = unsafe { take_result::<T>(gp) };
+        detached_done(gp, r);
+    } else if prev & join::JOINER != 0 {
+        goready(gp.joiner.take().expect("JOINER set without a joiner"));
+    }
+}
+
+fn detached_done<T>(gp: GPtr, r: Result<T, Panic>) {
+    if let Err(p) = r {
+        fatal_panic(gp, &p);
+    }
+}
+
+/// Go's behaviour for an unrecovered panic: print it with the goroutine's id and exit with
+/// status 2.
+fn fatal_panic(gp: GPtr, p: &Panic) -> ! {
+    let msg = p.message().unwrap_or("(non-string panic payload)");
+    let bt = std::backtrace::Backtrace::force_capture();
+    eprintln!("panic: {msg}\n\ngoroutine {} [running]:\n{bt}", gp.goid());
+    std::process::exit(2)
+}
+
+/// Starts a goroutine running `f` and returns its handle.
+///
+/// # Panics
+/// Outside a goroutine, or if no stack can be had for it.
+///
+/// Go: `newproc` (proc.go).
+pub fn newproc<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let mp = getm().unwrap_or_else(|| outside_goroutine("start a goroutine (gort::go)"));
+    let h = newproc1(mp, f, false);
+    crate::sched::park::preempt_point();
+    h
+}
+
+fn newproc1<F, T>(mp: &'static M, f: F, is_main: bool) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let sched = mp.sched;
+    let pp = mp.p().unwrap_or_else(|| {
+        panic!("gort: cannot start a goroutine from a blocking call (runtime::blocking)")
+    });
+    // SAFETY: this M holds `pp`.
+    let gp = unsafe { gfget(sched, pp) }.unwrap_or_else(|| new_g(sched));
+    // SAFETY: the G is dead or new, so this M is its only user.
+    let slot = unsafe { &mut *gp.coro.get() };
+    let stk = match std::mem::replace(slot, CoroSlot::Empty) {
+        CoroSlot::Stack(s) => s,
+        _ => match stack::alloc(sched.stack_size) {
+            Ok(s) => s,
+            Err(e) => panic!("gort: cannot start a goroutine: {e}"),
+        },
+    };
+    *slot = CoroSlot::Live(new_coro(stk, move |y: &GYielder| {
+        gp.yielder.set(y as *const GYielder);
+        let r = catch_unwind(AssertUnwindSafe(f));
+        complete::<T>(gp, r);
+    }));
+    gp.is_main.set(is_main);
+    gp.joiner.set(None);
+    // ORDERING: the G is unpublished; the run-queue push below is the Release.
+    gp.join.store(0, Ordering::Relaxed);
+    gp.refs.store(2, Ordering::Relaxed);
+    gp.goid.store(next_goid(sched, pp), Ordering::Relaxed);
+    let from = gp.status();
+    gp.status.set(from, GStatus::Runnable);
+    sched.ngoroutine.fetch_add(1, Ordering::Relaxed);
+    sched.stats.goroutines_created.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: this M holds `pp`.
+    unsafe { runq_put(sched, pp, gp, true) };
+    if sched.main_started.load(Ordering::Relaxed) {
+        wakep(sched);
+    }
+    JoinHandle { gp, _result: PhantomData }
+}
+
+fn new_g(sched: &'static Sched) -> GPtr {
+    let gp = GPtr::new_boxed(G::new(sched));
+    sched.allglock.lock();
+    // SAFETY: `allgs` is protected by `allglock`, held.
+    unsafe { (*sched.allgs.get()).push(gp) };
+    sched.allglock.unlock();
+    gp
+}
+
+fn next_goid(sched: &Sched, pp: &P) -> u64 {
+    if pp.goidcache.get() == pp.goidcacheend.get() {
+        // ORDERING: a counter; uniqueness comes from the RMW itself.
+        let end = sched.goidgen.fetch_add(GOID_CACHE_BATCH, Ordering::Relaxed) + GOID_CACHE_BATCH;
+        pp.goidcache.set(end - GOID_CACHE_BATCH + 1);
+        pp.goidcacheend.set(end + 1);
+    }
+    let id = pp.goidcache.get();
+    pp.goidcache.set(id + 1);
+    id
+}
+
+/// Called by the M when a G's coroutine has returned.
+///
+/// Go: `goexit0`/`gdestroy` (proc.go).
+pub(crate) fn gdestroy(mp: &'static M, gp: GPtr) {
+    gp.status.set(GStatus::Running, GStatus::Dead);
+    // SAFETY: the G is dead and this M just ran it: no one else touches its coroutine.
+    let slot = unsafe { &mut *gp.coro.get() };
+    if let CoroSlot::Live(c) = std::mem::replace(slot, CoroSlot::Empty) {
+        *slot = CoroSlot::Stack(c.into_stack());
+    }
+    gp.yielder.set(std::ptr::null());
+    mp.sched.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+    let is_main = gp.is_main.get();
+    release_ref(gp);
+    if is_main {
+        begin_shutdown(mp.sched);
+    }
+}
+
+/// Drops one reference to a dead (or dying) G; the last one frees it to a free list.
+fn release_ref(gp: GPtr) {
+    // ORDERING: AcqRel: the last releaser sees every write of the other reference holder.
+    if gp.refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+        gfput(gp);
+    }
+}
+
+/// Puts a dead G on this P's free list, spilling to the global list at 64 (down to 32).
+///
+/// Go: `gfput` (proc.go).
+fn gfput(gp: GPtr) {
+    let sched = gp.sched();
+    let mp = getm().filter(|m| std::ptr::eq(m.sched, sched));
+    if let Some(pp) = mp.and_then(|m| m.p()) {
+        // SAFETY: this thread is the M holding `pp`.
+        let list = unsafe { pp.gfree_mut() };
+        list.push(gp);
+        if list.len() >= 64 {
+            sched.lock.lock();
+            // SAFETY: `sched.lock` is held.
+            let locked = unsafe { sched.locked() };
+            while list.len() >= 32 {
+                locked.gfree.push(list.pop().expect("len >= 32"));
+            }
+            sched.lock.unlock();
+        }
+        return;
+    }
+    sched.lock.lock();
+    // SAFETY: `sched.lock` is held.
+    unsafe { sched.locked() }.gfree.push(gp);
+    sched.lock.unlock();
+}
+
+/// Takes a dead G from this P's free list, refilling from the global list.
+///
+/// # Safety
+/// The caller must be the M holding `pp`.
+///
+/// Go: `gfget` (proc.go).
+unsafe fn gfget(sched: &Sched, pp: &P) -> Option<GPtr> {
+    // SAFETY: the caller holds `pp`.
+    let list = unsafe { pp.gfree_mut() };
+    if list.is_empty() {
+        sched.lock.lock();
+        // SAFETY: `sched.lock` is held.
+        let locked = unsafe { sched.locked() };
+        while list.len() < 32 {
+            match locked.gfree.pop() {
+                Some(g) => list.push(g),
+                None => break,
+            }
+        }
+        sched.lock.unlock();
+    }
+    list.pop()
+}
+
+/// The main goroutine returned: stop every M.
+fn begin_shutdown(sched: &'static Sched) {
+    // ORDERING: Release pairs with `is_shutdown`'s Acquire.
+    sched.shutdown.store(true, Ordering::Release);
+    sched.lock.lock();
+    // SAFETY: `sched.lock` is held.
+    let locked = unsafe { sched.locked() };
+    for mp in locked.midle.drain(..) {
+        mp.park.wakeup();
+    }
+    sched.lock.unlock();
+    sched.sysmon_note.wakeup();
+}
+
+/// An M's (or sysmon's) thread is exiting. The last one frees the free-listed Gs and stacks.
+pub(crate) fn m_exit(_mp: &M) {
+    let sched = _mp.sched;
+    mlive_exit(sched);
+}
+
+pub(crate) fn mlive_exit(sched: &'static Sched) {
+    // ORDERING: AcqRel: the last thread out sees all the others' writes to the free lists.
+    if sched.mlive.fetch_sub(1, Ordering::AcqRel) == 1 {
+        teardown(sched);
+    }
+}
+
+/// Frees what no goroutine can reach any more: the Gs on free lists and their stacks. Parked
+/// (abandoned) goroutines keep theirs: a channel may still point into them.
+fn teardown(sched: &'static Sched) {
+    let mut dead: Vec<GPtr> = Vec::new();
+    for pp in sched.allp.iter() {
+        // SAFETY: every M has exited, so no one holds `pp`.
+        dead.append(unsafe { pp.gfree_mut() });
+    }
+    sched.lock.lock();
+    // SAFETY: `sched.lock` is held.
+    dead.append(&mut unsafe { sched.locked() }.gfree);
+    sched.lock.unlock();
+    sched.allglock.lock();
+    // SAFETY: `allgs` is protected by `allglock`, held.
+    let allgs = unsafe { &mut *sched.allgs.get() };
+    allgs.retain(|g| !dead.contains(g));
+    sched.allglock.unlock();
+    for gp in dead {
+        // SAFETY: a free-listed G has no references (refs == 0) and no running M.
+        let slot = unsafe { &mut *gp.coro.get() };
+        if let CoroSlot::Stack(s) = std::mem::replace(slot, CoroSlot::Empty) {
+            stack::free(s);
+        }
+        // SAFETY: the G came from `Box::leak` in `new_g` and nothing refers to it any more.
+        drop(unsafe { Box::from_raw(gp.as_ptr()) });
+    }
+}
+
+/// Go's `checkdead`: called when an M goes idle. If every M is idle and goroutines remain, none
+/// can ever run again: report the deadlock and exit with status 2. `sched.lock` must be held.
+pub(crate) fn checkdead_locked(sched: &'static Sched) {
+    if sched.is_shutdown() {
+        return;
+    }
+    // sysmon is an M without a P and never runs goroutines (Go's `nmsys`).
+    let run = sched.mcount.load(Ordering::Relaxed) as i64
+        - sched.nmidle.load(Ordering::Relaxed) as i64
+        - crate::sched::sysmon::NMSYS;
+    if run > 0 {
+        return;
+    }
+    if sched.runqsize.load(Ordering::SeqCst) > 0 {
+        crate::throw!("checkdead: runnable g");
+    }
+    sched.lock.unlock();
+    let dump = crate::sched::trace::goroutine_dump(sched);
+    eprintln!("fatal error: all goroutines are asleep - deadlock!\n\n{dump}");
+    std::process::exit(2);
+}
+
+/// Configures and starts a runtime.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    max_procs: Option<usize>,
+    stack_size: Option<usize>,
+}
+
+/// The most Ps a runtime may have (Go's `_MaxGomaxprocs` is 1024).
+pub const MAX_GOMAXPROCS: usize = 1024;
+
+impl Builder {
+    /// A builder with defaults from the environment (`GOMAXPROCS`, `GORT_STACK_SIZE`).
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Sets GOMAXPROCS, overriding the environment.
+    ///
+    /// # Panics
+    /// If `n` is 0 or above 1024.
+    pub fn max_procs(mut self, n: usize) -> Builder {
+        assert!(
+            (1..=MAX_GOMAXPROCS).contains(&n),
+            "gort: Builder::max_procs({n}): GOMAXPROCS must be between 1 and {MAX_GOMAXPROCS}"
+        );
+        self.max_procs = Some(n);
+        self
+    }
+
+    /// Sets each goroutine's stack size in bytes (rounded up to whole pages, at least 16 KiB).
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Starts the runtime on the calling thread, runs `f` as the main goroutine (goroutine 1)
+    /// and returns its result once it returns. Goroutines still running then are abandoned, as
+    /// in Go. A panic in `f` is resumed on the caller.
+    ///
+    /// # Panics
+    /// If called from inside a running runtime.
+    ///
+    /// Go: `rt0_go` -> `schedinit`, `newproc(main)`, `mstart` (proc.go).
+    pub fn run<F, R>(self, f: F) -> R
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        if getm().is_some() {
+            panic!(
+                "gort: cannot start a runtime from inside a running runtime (gort::run was \
+                 called on a thread that is already running goroutines). Use gort::go to start \
+                 a goroutine instead"
+            );
+        }
+        // osinit + schedinit.
+        let ncpu = env::num_cpu();
+        let procs = self.max_procs.unwrap_or_else(|| env::gomaxprocs_from_env(ncpu));
+        let stack_size = stack::round_size(self.stack_size.unwrap_or_else(env::stack_size_from_env));
+        let sched = Sched::new(procs as u32, stack_size, env::debug_vars());
+
+        // M0 is this thread.
+        let m0 = M::new(0, sched);
+        let _ = sched.m0.set(m0);
+        sched.lock.lock();
+        // SAFETY: `sched.lock` is held.
+        let locked = unsafe { sched.locked() };
+        locked.allm.push(m0);
+        locked.mnext = 1;
+        sched.mcount.store(1, Ordering::Relaxed);
+        sched.mlive.store(1, Ordering::SeqCst);
+        let p0 = pidleget_locked(sched).expect("GOMAXPROCS >= 1");
+        sched.lock.unlock();
+        m::set_current(Some(m0));
+        acquirep(m0, p0);
+
+        // newproc(main), then the monitor, then mstart.
+        let main = newproc1(m0, f, true);
+        sched.main_started.store(true, Ordering::Relaxed);
+        crate::sched::sysmon::start(sched);
+        schedule_loop(m0);
+
+        // The main goroutine has returned (possibly on another M).
+        // ORDERING: as in `JoinHandle::join`.
+        debug_assert!(main.gp.join.load(Ordering::Acquire) & join::COMPLETE != 0);
+        let gp = main.gp;
+        std::mem::forget(main);
+        // SAFETY: the main G completed; this is its only handle.
+        let r = unsafe { take_result::<R>(gp) };
+        release_ref(gp);
+        m::set_current(None);
+        m_exit(m0);
+        match r {
+            Ok(v) => v,
+            Err(p) => std::panic::resume_unwind(p.into_payload()),
+        }
+    }
+}

@@ -1,0 +1,435 @@
+//! The M loop: `schedule` finds a runnable G (`find_runnable`, in Go's order) and runs it
+//! (`execute`) until it parks, yields or exits. Also the idle lists of Ps and Ms and the
+//! spinning protocol (`wakep`, `startm`, `stopm`, `reset_spinning`).
+//!
+//! # Protocol (spinning; docs/design.md "Spinning" has the full argument)
+//! - Submit: publish the G (run queue store), StoreLoad, then `wakep` checks `nmspinning`.
+//! - A spinning M that drops its P: decrement `nmspinning`, StoreLoad, then re-check the global
+//!   queue and every P's run queue before sleeping.
+//! - The last spinning M to find work wakes another spinner (`reset_spinning`).
+//!   Together these make sure no runnable G is left while an idle P and a sleeping M exist.
+
+use crate::coro::Suspend;
+use crate::sched::g::CoroSlot;
+use crate::loom::Ordering;
+use crate::sched::g::{GPtr, GStatus};
+use crate::sched::m::{self, M};
+use crate::sched::p::{PStatus, P};
+use crate::sched::runq::{
+    glob_runq_get_batch_locked, glob_runq_get_locked, glob_runq_put_locked, runq_empty, runq_get,
+    runq_steal,
+};
+use crate::sched::Sched;
+use corosensei::CoroutineResult;
+
+/// How many times `steal_work` walks all Ps (Go's `stealTries`).
+const STEAL_TRIES: usize = 4;
+
+/// Go's `sched.maxmcount`.
+const MAX_M_COUNT: u32 = 10_000;
+
+/// Runs the scheduler on this M until the runtime shuts down.
+///
+/// Go: `schedule` (proc.go).
+pub(crate) fn schedule_loop(mp: &'static M) {
+    while let Some((gp, inherit)) = find_runnable(mp) {
+        if mp.spinning.load(Ordering::Relaxed) {
+            reset_spinning(mp);
+        }
+        execute(mp, gp, inherit);
+    }
+}
+
+/// Runs `gp` on this M until it stops running.
+///
+/// Go: `execute` plus the g0 halves of `park_m`, `goschedImpl` and `goexit0` (proc.go).
+fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
+    let sched = mp.sched;
+    let pp = mp.p().expect("execute: M has no P");
+    gp.status.set(GStatus::Runnable, GStatus::Running);
+    // ORDERING: the flag is advisory; a stale value only delays or repeats one yield.
+    gp.preempt.store(false, Ordering::Relaxed);
+    if !inherit_time {
+        // ORDERING: owner-only counter; sysmon reads it as a progress hint.
+        pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+    }
+    loop {
+        // ORDERING: read by diagnostics only.
+        mp.curg.store(gp.as_ptr(), Ordering::Relaxed);
+        gp.m.store(mp as *const M as *mut M, Ordering::Relaxed);
+        // SAFETY: the G is Running and this M moved it there, so this M owns its coroutine
+        // (g.rs invariants). The reference ends before the G can be readied elsewhere.
+        let coro = match unsafe { &mut *gp.coro.get() } {
+            CoroSlot::Live(c) => c,
+            _ => crate::throw!("execute: G has no coroutine"),
+        };
+        let r = coro.resume(());
+        // ORDERING: as above.
+        mp.curg.store(std::ptr::null_mut(), Ordering::Relaxed);
+        gp.m.store(std::ptr::null_mut(), Ordering::Relaxed);
+        match r {
+            CoroutineResult::Yield(Suspend::Park { unlockf, arg }) => {
+                gp.status.set(GStatus::Running, GStatus::Waiting);
+                sched.stats.parks.fetch_add(1, Ordering::Relaxed);
+                if let Some(f) = unlockf {
+                    // SAFETY: the G parked with this unlock function and argument, and is now
+                    // off its stack, which is the contract of `UnlockFn`.
+                    if !unsafe { f(gp, arg) } {
+                        // The park was cancelled: run the G again at once.
+                        gp.status.set(GStatus::Waiting, GStatus::Running);
+                        continue;
+                    }
+                }
+                return;
+            }
+            CoroutineResult::Yield(Suspend::Yield) | CoroutineResult::Yield(Suspend::Preempt) => {
+                gp.status.set(GStatus::Running, GStatus::Runnable);
+                sched.lock.lock();
+                glob_runq_put_locked(sched, gp);
+                sched.lock.unlock();
+                if sched.main_started.load(Ordering::Relaxed) {
+                    wakep(sched);
+                }
+                return;
+            }
+            CoroutineResult::Return(()) => {
+                crate::sched::proc::gdestroy(mp, gp);
+                return;
+            }
+        }
+    }
+}
+
+/// Finds a runnable G for this M, blocking (parking the M) until one exists. Returns the G and
+/// whether it inherits the time slice, or None when the runtime shuts down.
+///
+/// Go: `findRunnable` (proc.go).
+fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
+    let sched = mp.sched;
+    'top: loop {
+        if sched.is_shutdown() {
+            return None;
+        }
+        let pp = mp.p().expect("find_runnable: M has no P");
+
+        // Fairness: every 61st schedule tick, look at the global queue first, so two Gs that
+        // keep readying each other cannot starve it.
+        // ORDERING: owner-only counter.
+        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched.runqsize.load(Ordering::Relaxed) > 0
+        {
+            sched.lock.lock();
+            let gp = glob_runq_get_locked(sched);
+            sched.lock.unlock();
+            if let Some(gp) = gp {
+                return Some((gp, false));
+            }
+        }
+
+        // Local run queue.
+        // SAFETY: this M holds `pp`.
+        if let Some(r) = unsafe { runq_get(pp) } {
+            return Some(r);
+        }
+
+        // Global run queue.
+        if sched.runqsize.load(Ordering::Relaxed) > 0 {
+            sched.lock.lock();
+            // SAFETY: this M holds `pp` and `sched.lock`.
+            let gp = unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
+            sched.lock.unlock();
+            if let Some(gp) = gp {
+                return Some((gp, false));
+            }
+        }
+
+        // (netpoll: no poller yet.)
+
+        // Steal, limiting spinning Ms to half the busy Ps.
+        let spinning = mp.spinning.load(Ordering::Relaxed);
+        let busy = sched.gomaxprocs - sched.npidle.load(Ordering::SeqCst);
+        if spinning || 2 * sched.nmspinning.load(Ordering::SeqCst) < busy {
+            if !spinning {
+                become_spinning(mp);
+            }
+            if let Some(gp) = steal_work(mp, pp) {
+                return Some((gp, false));
+            }
+        }
+
+        // Nothing to do: give up the P.
+        sched.lock.lock();
+        if sched.is_shutdown() {
+            sched.lock.unlock();
+            return None;
+        }
+        if sched.runqsize.load(Ordering::Relaxed) > 0 {
+            // SAFETY: this M holds `pp` and `sched.lock`.
+            let gp = unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
+            sched.lock.unlock();
+            if let Some(gp) = gp {
+                return Some((gp, false));
+            }
+            continue 'top;
+        }
+        if !mp.spinning.load(Ordering::Relaxed) && sched.needspinning.load(Ordering::SeqCst) == 1 {
+            // Someone wanted a spinning M but found no idle P: be that M (Go's "delicate
+            // dance").
+            become_spinning(mp);
+            sched.lock.unlock();
+            continue 'top;
+        }
+        releasep(mp);
+        pidleput_locked(sched, pp);
+        sched.lock.unlock();
+
+        if mp.spinning.load(Ordering::Relaxed) {
+            mp.spinning.store(false, Ordering::Relaxed);
+            // ORDERING: SeqCst is the StoreLoad of the spinning protocol: the decrement must
+            // be visible before we re-check the queues, pairing with the submitter's publish
+            // then `wakep` load of `nmspinning`.
+            if sched.nmspinning.fetch_sub(1, Ordering::SeqCst) == 0 {
+                crate::throw!("findrunnable: negative nmspinning");
+            }
+
+            // Re-check the global queue.
+            if sched.runqsize.load(Ordering::SeqCst) > 0 {
+                sched.lock.lock();
+                if let Some(pp2) = pidleget_spinning_locked(sched) {
+                    acquirep(mp, pp2);
+                    // SAFETY: this M now holds `pp2` and `sched.lock`.
+                    let gp = unsafe {
+                        glob_runq_get_batch_locked(sched, pp2, crate::sched::p::RUNQ_CAP / 2)
+                    };
+                    sched.lock.unlock();
+                    become_spinning(mp);
+                    match gp {
+                        Some(gp) => return Some((gp, false)),
+                        None => continue 'top,
+                    }
+                }
+                sched.lock.unlock();
+            }
+
+            // Re-check every P's run queue.
+            if sched.allp.iter().any(|p2| p2.status() != PStatus::Idle && !runq_empty(p2)) {
+                sched.lock.lock();
+                let pp2 = pidleget_spinning_locked(sched);
+                sched.lock.unlock();
+                if let Some(pp2) = pp2 {
+                    acquirep(mp, pp2);
+                    become_spinning(mp);
+                    continue 'top;
+                }
+            }
+        }
+
+        if !stopm(mp) {
+            return None;
+        }
+    }
+}
+
+/// Tries to steal a G from another P: four passes in a random coprime-stride order; the last
+/// pass may also take a victim's `runnext`.
+///
+/// Go: `stealWork` (proc.go).
+fn steal_work(mp: &'static M, pp: &'static P) -> Option<GPtr> {
+    let sched = mp.sched;
+    for i in 0..STEAL_TRIES {
+        let last = i == STEAL_TRIES - 1;
+        for id in sched.steal_order.start(mp.cheaprand()) {
+            if sched.is_shutdown() {
+                return None;
+            }
+            let p2 = &sched.allp[id as usize];
+            if std::ptr::eq(p2, pp) || p2.status() == PStatus::Idle {
+                continue;
+            }
+            // SAFETY: this M holds `pp`.
+            if let Some(gp) = unsafe { runq_steal(pp, p2, last) } {
+                // ORDERING: statistics.
+                pp.steals.fetch_add(1, Ordering::Relaxed);
+                return Some(gp);
+            }
+        }
+    }
+    None
+}
+
+fn become_spinning(mp: &M) {
+    mp.spinning.store(true, Ordering::Relaxed);
+    // ORDERING: SeqCst, part of the spinning protocol (see module docs).
+    mp.sched.nmspinning.fetch_add(1, Ordering::SeqCst);
+    mp.sched.needspinning.store(0, Ordering::SeqCst);
+}
+
+/// A spinning M found work: stop spinning and, if it was the last spinner, wake another.
+///
+/// Go: `resetspinning` (proc.go).
+fn reset_spinning(mp: &M) {
+    mp.spinning.store(false, Ordering::Relaxed);
+    // ORDERING: SeqCst, part of the spinning protocol.
+    if mp.sched.nmspinning.fetch_sub(1, Ordering::SeqCst) == 0 {
+        crate::throw!("resetspinning: negative nmspinning");
+    }
+    wakep(mp.sched);
+}
+
+/// Wakes an idle P with a spinning M if there is an idle P and no M is spinning.
+///
+/// Go: `wakep` (proc.go).
+pub(crate) fn wakep(sched: &'static Sched) {
+    // ORDERING: SeqCst loads/CAS: the "check nmspinning" half of the submit StoreLoad.
+    if sched.nmspinning.load(Ordering::SeqCst) != 0
+        || sched.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
+    {
+        return;
+    }
+    sched.lock.lock();
+    let pp = pidleget_spinning_locked(sched);
+    match pp {
+        None => {
+            // ORDERING: undoing our increment, SeqCst as the protocol's other operations.
+            sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            sched.lock.unlock();
+        }
+        Some(pp) => {
+            startm_locked(sched, pp, true);
+            sched.lock.unlock();
+        }
+    }
+}
+
+/// Hands `pp` to an idle M (or a new one), optionally spinning. `sched.lock` must be held.
+///
+/// Go: `startm` (proc.go).
+pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: bool) {
+    // SAFETY: the caller holds `sched.lock`.
+    let locked = unsafe { sched.locked() };
+    if let Some(nmp) = locked.midle.pop() {
+        // ORDERING: mirror for schedtrace, written under the lock.
+        sched.nmidle.store(locked.midle.len() as u32, Ordering::Relaxed);
+        nmp.spinning.store(spinning, Ordering::Relaxed);
+        nmp.nextp.store(pp as *const P as *mut P, Ordering::Relaxed);
+        // Published by the note's Release.
+        nmp.park.wakeup();
+        return;
+    }
+    if sched.mcount.load(Ordering::Relaxed) >= MAX_M_COUNT {
+        crate::throw!("thread exhaustion");
+    }
+    let id = locked.mnext;
+    locked.mnext += 1;
+    let nmp = M::new(id, sched);
+    nmp.spinning.store(spinning, Ordering::Relaxed);
+    nmp.nextp.store(pp as *const P as *mut P, Ordering::Relaxed);
+    locked.allm.push(nmp);
+    // ORDERING: counters read under the lock or as hints.
+    sched.mcount.fetch_add(1, Ordering::Relaxed);
+    sched.mlive.fetch_add(1, Ordering::SeqCst);
+    let r = std::thread::Builder::new().name(format!("gort-m{id}")).spawn(move || {
+        m::set_current(Some(nmp));
+        let pp = nmp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire);
+        // SAFETY: Ps live in the leaked `Sched::allp`.
+        let pp = unsafe { &*pp };
+        acquirep(nmp, pp);
+        schedule_loop(nmp);
+        m::set_current(None);
+        crate::sched::proc::m_exit(nmp);
+    });
+    if let Err(e) = r {
+        crate::throw!("newm: failed to create an OS thread for an M: {e}");
+    }
+}
+
+/// Parks this M on the idle list until `startm` hands it a P. Returns false if it was woken for
+/// shutdown instead.
+///
+/// Go: `stopm` (proc.go).
+fn stopm(mp: &'static M) -> bool {
+    let sched = mp.sched;
+    sched.lock.lock();
+    // SAFETY: `sched.lock` is held.
+    let locked = unsafe { sched.locked() };
+    locked.midle.push(mp);
+    // ORDERING: mirror for schedtrace, written under the lock.
+    sched.nmidle.store(locked.midle.len() as u32, Ordering::Relaxed);
+    crate::sched::proc::checkdead_locked(sched);
+    sched.lock.unlock();
+    mp.blocked.store(true, Ordering::Relaxed);
+    mp.park.sleep();
+    mp.blocked.store(false, Ordering::Relaxed);
+    let pp = mp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire);
+    if pp.is_null() {
+        return false;
+    }
+    // SAFETY: Ps live in the leaked `Sched::allp`.
+    acquirep(mp, unsafe { &*pp });
+    true
+}
+
+/// Associates `pp` with this M.
+///
+/// Go: `acquirep` (proc.go).
+pub(crate) fn acquirep(mp: &'static M, pp: &'static P) {
+    pp.m.store(mp as *const M as *mut M, Ordering::Relaxed);
+    pp.set_status(PStatus::Running);
+    // ORDERING: owner-written; diagnostics tolerate staleness.
+    mp.p.store(pp as *const P as *mut P, Ordering::Relaxed);
+}
+
+/// Disassociates this M from its P.
+///
+/// Go: `releasep` (proc.go).
+pub(crate) fn releasep(mp: &M) -> &'static P {
+    let pp = mp.p().expect("releasep: M has no P");
+    // ORDERING: see `acquirep`.
+    mp.p.store(std::ptr::null_mut(), Ordering::Relaxed);
+    pp.m.store(std::ptr::null_mut(), Ordering::Relaxed);
+    pp
+}
+
+/// Puts `pp` on the idle list. `sched.lock` must be held; `pp` must have no local work.
+///
+/// Go: `pidleput` (proc.go).
+pub(crate) fn pidleput_locked(sched: &Sched, pp: &P) {
+    if !runq_empty(pp) {
+        crate::throw!("pidleput: P has non-empty run queue");
+    }
+    pp.set_status(PStatus::Idle);
+    // SAFETY: the caller holds `sched.lock`.
+    let locked = unsafe { sched.locked() };
+    locked.pidle.push(pp.id);
+    // ORDERING: SeqCst, read by the spinning heuristics in `find_runnable`.
+    sched.npidle.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Takes an idle P. `sched.lock` must be held.
+///
+/// Go: `pidleget` (proc.go).
+pub(crate) fn pidleget_locked(sched: &'static Sched) -> Option<&'static P> {
+    // SAFETY: the caller holds `sched.lock`.
+    let locked = unsafe { sched.locked() };
+    let id = locked.pidle.pop()?;
+    // ORDERING: see `pidleput_locked`.
+    sched.npidle.fetch_sub(1, Ordering::SeqCst);
+    let pp = &sched.allp[id as usize];
+    // Leave the Idle status until acquirep so thieves keep skipping it.
+    if sched.sysmonwait.load(Ordering::SeqCst) {
+        sched.sysmonwait.store(false, Ordering::SeqCst);
+        sched.sysmon_note.wakeup();
+    }
+    Some(pp)
+}
+
+/// `pidleget`, or records that a spinning M is needed. `sched.lock` must be held.
+///
+/// Go: `pidlegetSpinning` (proc.go).
+fn pidleget_spinning_locked(sched: &'static Sched) -> Option<&'static P> {
+    let pp = pidleget_locked(sched);
+    if pp.is_none() {
+        // ORDERING: SeqCst, read by `find_runnable` under the lock.
+        sched.needspinning.store(1, Ordering::SeqCst);
+    }
+    pp
+}

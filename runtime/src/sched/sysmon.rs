@@ -1,0 +1,125 @@
+//! sysmon: a thread with no P that watches the scheduler. It sleeps 20 us, doubling after 50
+//! idle rounds up to 10 ms; deep-sleeps while every P is idle; asks a G that has held its P
+//! for over 10 ms to yield (`retake`, Go's forcePreemptNS); and prints GODEBUG=schedtrace lines.
+//!
+//! # Invariants
+//! - sysmon never runs goroutines and holds no P; it counts as an M in `mcount` but not in
+//!   `checkdead` (`NMSYS`).
+//! - It touches only atomics of Ps and Gs plus each P's `sysmontick`, which is its alone.
+
+use crate::loom::Ordering;
+use crate::sched::g::GPtr;
+use crate::sched::p::PStatus;
+use crate::sched::Sched;
+use std::time::Duration;
+
+/// Threads that are Ms without Ps (sysmon), excluded from `checkdead`'s count.
+pub(crate) const NMSYS: i64 = 1;
+
+/// The time slice (Go's `forcePreemptNS`).
+pub(crate) const FORCE_PREEMPT_NS: i64 = 10_000_000;
+
+pub(crate) fn start(sched: &'static Sched) {
+    // ORDERING: counters read under the lock or as hints; `mlive` is the teardown count.
+    sched.mcount.fetch_add(1, Ordering::Relaxed);
+    sched.mlive.fetch_add(1, Ordering::SeqCst);
+    sched.lock.lock();
+    // SAFETY: `sched.lock` is held.
+    unsafe { sched.locked() }.mnext += 1;
+    sched.lock.unlock();
+    let r = std::thread::Builder::new().name("gort-sysmon".into()).spawn(move || {
+        sysmon(sched);
+        crate::sched::proc::mlive_exit(sched);
+    });
+    if let Err(e) = r {
+        crate::throw!("sysmon: failed to create its OS thread: {e}");
+    }
+}
+
+/// Go: `sysmon` (proc.go).
+fn sysmon(sched: &'static Sched) {
+    let mut idle = 0u32;
+    let mut delay_us = 20u64;
+    let mut lasttrace = 0i64;
+    let schedtrace = sched.debug.schedtrace;
+    loop {
+        if idle == 0 {
+            delay_us = 20;
+        } else if idle > 50 {
+            delay_us *= 2;
+        }
+        delay_us = delay_us.min(10_000);
+        sched.sysmon_note.sleep_timeout(Duration::from_micros(delay_us));
+        if sched.is_shutdown() {
+            return;
+        }
+        if schedtrace <= 0 && sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs {
+            sched.lock.lock();
+            if sched.npidle.load(Ordering::SeqCst) == sched.gomaxprocs {
+                // ORDERING: SeqCst with `pidleget_locked`'s check, both under the lock.
+                sched.sysmonwait.store(true, Ordering::SeqCst);
+                sched.lock.unlock();
+                sched.sysmon_note.sleep_timeout(Duration::from_secs(60));
+                sched.lock.lock();
+                sched.sysmonwait.store(false, Ordering::SeqCst);
+                idle = 0;
+                delay_us = 20;
+            }
+            sched.lock.unlock();
+            if sched.is_shutdown() {
+                return;
+            }
+        }
+        let now = sched.nanotime();
+        if retake(sched, now) != 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
+        if schedtrace > 0 && lasttrace + schedtrace * 1_000_000 <= now {
+            lasttrace = now;
+            crate::sched::trace::schedtrace(sched, sched.debug.scheddetail > 0);
+        }
+    }
+}
+
+/// Asks Gs that have run for over 10 ms to yield. Returns how many it asked.
+///
+/// Go: `retake` (proc.go), the running-too-long half.
+fn retake(sched: &Sched, now: i64) -> u32 {
+    let mut n = 0;
+    for pp in sched.allp.iter() {
+        if pp.status() != PStatus::Running {
+            continue;
+        }
+        // SAFETY: `sysmontick` is touched only by sysmon (this thread).
+        let pd = unsafe { &mut *pp.sysmontick.get() };
+        // ORDERING: a progress hint.
+        let t = pp.schedtick.load(Ordering::Relaxed);
+        if pd.schedtick != t {
+            pd.schedtick = t;
+            pd.schedwhen = now;
+        } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
+            if preemptone(pp) {
+                n += 1;
+            }
+            // Restart the slice so the flag is not re-set every round.
+            pd.schedwhen = now;
+        }
+    }
+    n
+}
+
+/// Sets the preempt flag of the G running on `pp`.
+///
+/// Go: `preemptone` (proc.go).
+fn preemptone(pp: &crate::sched::p::P) -> bool {
+    // ORDERING: snapshots; the M and G are never freed while the runtime runs.
+    let mp = pp.m.load(Ordering::Relaxed);
+    // SAFETY: Ms are leaked, so a non-null pointer is valid.
+    let Some(mp) = (unsafe { mp.as_ref() }) else { return false };
+    let Some(gp) = GPtr::from_ptr(mp.curg.load(Ordering::Relaxed)) else { return false };
+    // ORDERING: an advisory flag read at check points.
+    gp.preempt.store(true, Ordering::Relaxed);
+    true
+}

@@ -1,0 +1,23 @@
+//! gort: Go's concurrency runtime for Rust. Goroutines are stackful coroutines scheduled M:N on
+//! OS threads by a G/M/P work-stealing scheduler; channels, select and the sync package park
+//! goroutines, never OS threads.
+//!
+//! ```
+//! gort::run(|| {
+//!     let c = gort::chan::<i32>(0);
+//!     let tx = c.clone();
+//!     let h = gort::go(move || { tx.send(6 * 7); tx.close(); });
+//!     assert_eq!(c.recv(), Some(42));
+//!     assert_eq!(c.recv(), None);
+//!     h.join().unwrap();
+//! });
+//! ```
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+
+pub use gort_chan::{chan, Chan, Receiver, Sender, TryRecvError, TrySendError};
+pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
+
+/// Go's sync package.
+pub mod sync {
+    pub use gort_sync::*;
+}

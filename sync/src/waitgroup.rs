@@ -1,0 +1,115 @@
+//! `WaitGroup` (Go's sync/waitgroup.go): a 64-bit state with the counter in the high 32 bits and
+//! the waiter count in the low 32, plus a semaphore the waiters park on.
+//!
+//! # Protocol
+//! `add` that brings the counter to 0 with waiters resets the state to 0 and releases the
+//! semaphore once per waiter. `wait` CASes the waiter count up and parks on the semaphore.
+//! Misuse panics with Go's messages.
+
+use gort_runtime::rt::{semacquire, semrelease, WaitReason};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+/// Waits for a collection of goroutines to finish.
+#[derive(Default)]
+pub struct WaitGroup {
+    state: AtomicU64,
+    sema: AtomicU32,
+}
+
+impl std::fmt::Debug for WaitGroup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // ORDERING: a snapshot for display.
+        let s = self.state.load(Ordering::Relaxed);
+        write!(f, "WaitGroup {{ counter: {}, waiters: {} }}", (s >> 32) as i32, s as u32)
+    }
+}
+
+impl WaitGroup {
+    /// A WaitGroup with counter 0.
+    pub const fn new() -> WaitGroup {
+        WaitGroup { state: AtomicU64::new(0), sema: AtomicU32::new(0) }
+    }
+
+    /// Adds `delta` (may be negative) to the counter; at 0, releases every waiter.
+    ///
+    /// # Panics
+    /// "sync: negative WaitGroup counter"; "sync: WaitGroup misuse: Add called concurrently
+    /// with Wait".
+    pub fn add(&self, delta: i32) {
+        // ORDERING: SeqCst as Go's atomic.Uint64 (a StoreLoad against `wait`'s CAS).
+        let state = self.state.fetch_add((delta as i64 as u64) << 32, Ordering::SeqCst)
+            .wrapping_add((delta as i64 as u64) << 32);
+        let v = (state >> 32) as i32;
+        let w = state as u32;
+        if v < 0 {
+            panic!("sync: negative WaitGroup counter");
+        }
+        if w != 0 && delta > 0 && v == delta {
+            panic!("sync: WaitGroup misuse: Add called concurrently with Wait");
+        }
+        if v > 0 || w == 0 {
+            return;
+        }
+        // Counter is 0 and there are waiters: no Add may happen now.
+        if self.state.load(Ordering::SeqCst) != state {
+            panic!("sync: WaitGroup misuse: Add called concurrently with Wait");
+        }
+        self.state.store(0, Ordering::SeqCst);
+        for _ in 0..w {
+            semrelease(&self.sema, false);
+        }
+    }
+
+    /// Decrements the counter by one.
+    ///
+    /// # Panics
+    /// As `add(-1)`.
+    pub fn done(&self) {
+        self.add(-1);
+    }
+
+    /// Parks the goroutine until the counter is 0.
+    ///
+    /// # Panics
+    /// "sync: WaitGroup is reused before previous Wait has returned"; if it must wait outside a
+    /// goroutine.
+    pub fn wait(&self) {
+        loop {
+            // ORDERING: SeqCst, see `add`.
+            let state = self.state.load(Ordering::SeqCst);
+            if (state >> 32) as i32 == 0 {
+                return;
+            }
+            if self
+                .state
+                .compare_exchange(state, state + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+            {
+                semacquire(&self.sema, false, WaitReason::SyncWaitGroupWait);
+                if self.state.load(Ordering::SeqCst) != 0 {
+                    panic!("sync: WaitGroup is reused before previous Wait has returned");
+                }
+                return;
+            }
+        }
+    }
+
+    /// Runs `f` in a new goroutine, counting it in the group (Go 1.25's `WaitGroup.Go`).
+    pub fn go<F>(self: &std::sync::Arc<Self>, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.add(1);
+        let wg = self.clone();
+        drop(gort_runtime::go(move || {
+            struct Done(std::sync::Arc<WaitGroup>);
+            impl Drop for Done {
+                fn drop(&mut self) {
+                    self.0.done();
+                }
+            }
+            let _d = Done(wg);
+            f()
+        }));
+    }
+}
