@@ -12,7 +12,11 @@
 //!     h.join().unwrap();
 //! });
 //! ```
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 
 pub use gort_chan::{chan, Chan, Receiver, Sender, TryRecvError, TrySendError};
 pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};

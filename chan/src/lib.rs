@@ -1,7 +1,11 @@
 //! gort-chan: Go's channels. `Chan<T>` is a shared handle to an hchan (lock, ring buffer, sudog
 //! wait queues); blocking operations park the goroutine, never the OS thread. Closing, nil
 //! channels and their panics follow Go's spec word for word.
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 
 mod hchan;
 mod waitq;
@@ -20,8 +24,15 @@ pub struct Chan<T> {
 
 /// Makes a channel with `cap` buffer slots (0: unbuffered, a rendezvous). Go's `make(chan T, n)`.
 pub fn chan<T: Send>(cap: usize) -> Chan<T> {
-    Chan { c: Some(Arc::new(HChan::new(cap))) }
+    Chan {
+        c: Some(Arc::new(HChan::new(cap))),
+    }
 }
+
+// A channel operation that panics (closed channel) unlocks first and leaves the hchan
+// consistent, so a channel stays usable across `catch_unwind`, as Go's does across `recover`.
+impl<T> std::panic::UnwindSafe for Chan<T> {}
+impl<T> std::panic::RefUnwindSafe for Chan<T> {}
 
 impl<T> Clone for Chan<T> {
     fn clone(&self) -> Self {
@@ -45,7 +56,13 @@ impl<T> Eq for Chan<T> {}
 impl<T> std::fmt::Debug for Chan<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.c {
-            Some(c) => write!(f, "Chan({:p}, len {}, cap {})", Arc::as_ptr(c), c.len(), c.cap()),
+            Some(c) => write!(
+                f,
+                "Chan({:p}, len {}, cap {})",
+                Arc::as_ptr(c),
+                c.len(),
+                c.cap()
+            ),
             None => f.write_str("Chan(nil)"),
         }
     }

@@ -15,7 +15,10 @@ pub(crate) struct WaitQ {
 
 impl WaitQ {
     pub(crate) const fn new() -> WaitQ {
-        WaitQ { first: ptr::null_mut(), last: ptr::null_mut() }
+        WaitQ {
+            first: ptr::null_mut(),
+            last: ptr::null_mut(),
+        }
     }
 
     /// Appends `sg`.
@@ -62,8 +65,7 @@ impl WaitQ {
                     let g = (*sg).g.expect("queued sudog has a G");
                     // ORDERING: the select win race; AcqRel so the winner's writes to the
                     // sudog and the G's `param` are ordered with the loser's view.
-                    if g
-                        .selectdone
+                    if g.selectdone
                         .compare_exchange(
                             0,
                             1,

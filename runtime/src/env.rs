@@ -22,8 +22,9 @@ pub fn num_cpu() -> usize {
 /// GOMAXPROCS from the environment, or `ncpu`.
 pub fn gomaxprocs_from_env(ncpu: usize) -> usize {
     match std::env::var("GOMAXPROCS") {
-        Ok(v) => parse_gomaxprocs(&v, ncpu),
-        Err(_) => ncpu.min(MAX_GOMAXPROCS),
+        // Go treats an empty variable as unset.
+        Ok(v) if !v.trim().is_empty() => parse_gomaxprocs(&v, ncpu),
+        _ => ncpu.clamp(1, MAX_GOMAXPROCS),
     }
 }
 
@@ -31,8 +32,8 @@ pub fn gomaxprocs_from_env(ncpu: usize) -> usize {
 pub fn parse_gomaxprocs(v: &str, ncpu: usize) -> usize {
     let default = ncpu.clamp(1, MAX_GOMAXPROCS);
     match v.trim().parse::<i64>() {
-        Ok(n) if n >= 1 && n as usize <= MAX_GOMAXPROCS => n as usize,
-        Ok(n) if n as usize > MAX_GOMAXPROCS => {
+        Ok(n) if (1..=MAX_GOMAXPROCS as i64).contains(&n) => n as usize,
+        Ok(n) if n > MAX_GOMAXPROCS as i64 => {
             eprintln!("gort: GOMAXPROCS={v:?} is above the limit of {MAX_GOMAXPROCS}; using {MAX_GOMAXPROCS}");
             MAX_GOMAXPROCS
         }
@@ -61,20 +62,29 @@ fn parse_size(v: &str) -> Option<usize> {
         (i, 'm' | 'M') => (&v[..i], 1024 * 1024),
         _ => (v, 1),
     };
-    num.parse::<usize>().ok().filter(|&n| n > 0).and_then(|n| n.checked_mul(mul))
+    num.parse::<usize>()
+        .ok()
+        .filter(|&n| n > 0)
+        .and_then(|n| n.checked_mul(mul))
 }
 
 /// Parses `GODEBUG` (comma-separated `name=value`; unknown names are ignored, as in Go).
 pub fn debug_vars() -> DebugVars {
-    std::env::var("GODEBUG").map(|v| parse_godebug(&v)).unwrap_or_default()
+    std::env::var("GODEBUG")
+        .map(|v| parse_godebug(&v))
+        .unwrap_or_default()
 }
 
 /// Parses a GODEBUG string.
 pub fn parse_godebug(v: &str) -> DebugVars {
     let mut d = DebugVars::default();
     for kv in v.split(',') {
-        let Some((k, val)) = kv.split_once('=') else { continue };
-        let Ok(n) = val.trim().parse::<i64>() else { continue };
+        let Some((k, val)) = kv.split_once('=') else {
+            continue;
+        };
+        let Ok(n) = val.trim().parse::<i64>() else {
+            continue;
+        };
         match k.trim() {
             "schedtrace" => d.schedtrace = n,
             "scheddetail" => d.scheddetail = n,
@@ -103,9 +113,15 @@ mod tests {
     fn godebug_parsing() {
         assert_eq!(
             parse_godebug("schedtrace=1000,scheddetail=1"),
-            DebugVars { schedtrace: 1000, scheddetail: 1 }
+            DebugVars {
+                schedtrace: 1000,
+                scheddetail: 1
+            }
         );
-        assert_eq!(parse_godebug("gctrace=1,schedtrace=x"), DebugVars::default());
+        assert_eq!(
+            parse_godebug("gctrace=1,schedtrace=x"),
+            DebugVars::default()
+        );
     }
 
     #[test]

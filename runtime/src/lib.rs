@@ -6,7 +6,11 @@
 //! The public surface is re-exported by the `gort` facade crate; `rt` is the internal seam used
 //! by gort's channel and sync crates (`gopark`/`goready`, sudogs, the runtime lock and
 //! semaphore). See docs/design.md for the map.
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 
 /// Prints `fatal error: <msg>` and aborts: a broken runtime invariant (Go's `throw`). Never
 /// unwinds through scheduler code.

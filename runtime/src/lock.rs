@@ -33,7 +33,9 @@ impl Default for RawLock {
 impl RawLock {
     /// An unlocked lock.
     pub const fn new() -> Self {
-        RawLock { state: AtomicU32::new(UNLOCKED) }
+        RawLock {
+            state: AtomicU32::new(UNLOCKED),
+        }
     }
 
     /// Takes the lock, sleeping the OS thread if it is contended for long.
@@ -180,7 +182,10 @@ mod tests {
         }
         // SAFETY: `n` is only touched with `lock` held.
         unsafe impl Sync for Shared {}
-        let s = Arc::new(Shared { lock: RawLock::new(), n: 0.into() });
+        let s = Arc::new(Shared {
+            lock: RawLock::new(),
+            n: 0.into(),
+        });
         let hs: Vec<_> = (0..4)
             .map(|_| {
                 let s = s.clone();

@@ -46,7 +46,7 @@ pub(crate) fn read(sched: &Sched) -> Metrics {
         spinning_threads: sched.nmspinning.load(r) as u64,
         global_runq: sched.runqsize.load(r) as u64,
         steals: sched.allp.iter().map(|p| p.steals.load(r)).sum(),
-        parks: sched.stats.parks.load(r),
+        parks: sched.allp.iter().map(|p| p.parks.load(r)).sum(),
         preemptions: sched.stats.preemptions.load(r),
     }
 }

@@ -95,7 +95,13 @@ pub fn semacquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
         }
         // SAFETY: the sudog is on the root's list, protected by `root.lock`, which the unlock
         // function releases after we are off our stack.
-        unsafe { gopark(Some(unlock_root), root as *const SemaRoot as *mut (), reason) };
+        unsafe {
+            gopark(
+                Some(unlock_root),
+                root as *const SemaRoot as *mut (),
+                reason,
+            )
+        };
         // SAFETY: we were dequeued by `semrelease` before being readied; `s` is ours again.
         if unsafe { (*s).ticket } != 0 || cansemacquire(addr) {
             break;

@@ -20,14 +20,22 @@ impl std::fmt::Debug for WaitGroup {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // ORDERING: a snapshot for display.
         let s = self.state.load(Ordering::Relaxed);
-        write!(f, "WaitGroup {{ counter: {}, waiters: {} }}", (s >> 32) as i32, s as u32)
+        write!(
+            f,
+            "WaitGroup {{ counter: {}, waiters: {} }}",
+            (s >> 32) as i32,
+            s as u32
+        )
     }
 }
 
 impl WaitGroup {
     /// A WaitGroup with counter 0.
     pub const fn new() -> WaitGroup {
-        WaitGroup { state: AtomicU64::new(0), sema: AtomicU32::new(0) }
+        WaitGroup {
+            state: AtomicU64::new(0),
+            sema: AtomicU32::new(0),
+        }
     }
 
     /// Adds `delta` (may be negative) to the counter; at 0, releases every waiter.
@@ -37,7 +45,9 @@ impl WaitGroup {
     /// with Wait".
     pub fn add(&self, delta: i32) {
         // ORDERING: SeqCst as Go's atomic.Uint64 (a StoreLoad against `wait`'s CAS).
-        let state = self.state.fetch_add((delta as i64 as u64) << 32, Ordering::SeqCst)
+        let state = self
+            .state
+            .fetch_add((delta as i64 as u64) << 32, Ordering::SeqCst)
             .wrapping_add((delta as i64 as u64) << 32);
         let v = (state >> 32) as i32;
         let w = state as u32;

@@ -19,7 +19,10 @@ pub type UnlockFn = unsafe fn(gp: crate::sched::g::GPtr, arg: *mut ()) -> bool;
 /// What a G hands its M when it suspends.
 pub(crate) enum Suspend {
     /// `gopark`: block until `goready`. The unlock runs on the M after the switch.
-    Park { unlockf: Option<UnlockFn>, arg: *mut () },
+    Park {
+        unlockf: Option<UnlockFn>,
+        arg: *mut (),
+    },
     /// `gosched`: back to the global run queue.
     Yield,
     /// Preempted by sysmon at a check point: back to the global run queue.

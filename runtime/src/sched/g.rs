@@ -84,22 +84,23 @@ impl AtomicGStatus {
         GStatus::from_u8(self.0.load(Ordering::Acquire))
     }
 
-    /// Moves `from -> to`; false if the status was not `from`.
-    #[must_use]
-    pub(crate) fn cas(&self, from: GStatus, to: GStatus) -> bool {
-        debug_assert!(GStatus::can_go(from, to), "bad G transition {from:?} -> {to:?}");
-        // ORDERING: AcqRel publishes the writer's prior stores with the new status and takes
-        // the previous owner's.
-        self.0
-            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
     /// Moves `from -> to`, throwing if the status was not `from` (Go's `casgstatus`).
+    ///
+    /// Every transition has exactly one actor by protocol (the M running the G, or the one
+    /// waker that dequeued it under a wait-queue lock), so a checked load and a store suffice;
+    /// the check still catches a double ready. No read-modify-write on the hot path.
+    #[inline]
     pub(crate) fn set(&self, from: GStatus, to: GStatus) {
-        if !self.cas(from, to) {
-            crate::throw!("casgstatus: bad incoming values");
+        debug_assert!(
+            GStatus::can_go(from, to),
+            "bad G transition {from:?} -> {to:?}"
+        );
+        // ORDERING: Acquire/Release: the status hand-over publishes everything the previous
+        // actor wrote (a sudog's result, the coroutine state) to the next one.
+        if self.0.load(Ordering::Acquire) != from as u8 {
+            crate::throw!("casgstatus: bad incoming values ({from:?} -> {to:?})");
         }
+        self.0.store(to as u8, Ordering::Release);
     }
 }
 

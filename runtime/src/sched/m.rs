@@ -22,7 +22,9 @@ pub(crate) struct Note {
 
 impl Note {
     pub(crate) const fn new() -> Note {
-        Note { key: AtomicU32::new(0) }
+        Note {
+            key: AtomicU32::new(0),
+        }
     }
 
     /// Sleeps until `wakeup`, then re-arms.
@@ -100,7 +102,9 @@ impl M {
             blocked: AtomicBool::new(false),
             curg: AtomicPtr::new(std::ptr::null_mut()),
             park: Note::new(),
-            rand: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xA076_1D64_78BD_642F)),
+            rand: Cell::new(
+                0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xA076_1D64_78BD_642F),
+            ),
         }))
     }
 

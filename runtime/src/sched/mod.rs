@@ -55,8 +55,8 @@ pub(crate) struct SchedLocked {
 /// Counters for `runtime::metrics()`. Relaxed: statistics only.
 #[derive(Default)]
 pub(crate) struct Stats {
-    pub parks: AtomicU64,
     pub preemptions: AtomicU64,
+    pub preempt_requests: AtomicU64,
     pub goroutines_created: AtomicU64,
 }
 
@@ -95,6 +95,9 @@ pub struct Sched {
     pub(crate) main_started: AtomicBool,
     /// Usable bytes per goroutine stack.
     pub(crate) stack_size: usize,
+    /// `nanotime()` as of sysmon's last round: a clock for diagnostics (wait durations in
+    /// dumps) that costs a load instead of a clock read. Written by sysmon only.
+    pub(crate) coarse_now: AtomicI64,
     /// When the runtime started (schedtrace's 0 ms).
     pub(crate) start: Instant,
     pub(crate) debug: DebugVars,
@@ -146,6 +149,7 @@ impl Sched {
             shutdown: AtomicBool::new(false),
             main_started: AtomicBool::new(false),
             stack_size,
+            coarse_now: AtomicI64::new(0),
             start: Instant::now(),
             debug,
             sysmon_note: Note::new(),

@@ -70,6 +70,8 @@ pub struct P {
     pub(crate) goidcacheend: Cell<u64>,
     /// Successful steals by Ms holding this P. Owner writes; metrics read.
     pub(crate) steals: AtomicU64,
+    /// Goroutine parks on this P. Owner writes (load + store); metrics read.
+    pub(crate) parks: AtomicU64,
     /// sysmon only.
     pub(crate) sysmontick: UnsafeCell<SysmonTick>,
 }
@@ -99,6 +101,7 @@ impl P {
             goidcache: Cell::new(0),
             goidcacheend: Cell::new(0),
             steals: AtomicU64::new(0),
+            parks: AtomicU64::new(0),
             sysmontick: UnsafeCell::new(SysmonTick::default()),
         }
     }

@@ -36,7 +36,10 @@ pub unsafe fn gopark(unlockf: Option<UnlockFn>, arg: *mut (), reason: WaitReason
 fn park_g(gp: GPtr, what: Suspend, reason: WaitReason) {
     gp.set_wait_reason(reason);
     // ORDERING: diagnostics only.
-    gp.waitsince.store(gp.sched().nanotime(), Ordering::Relaxed);
+    gp.waitsince.store(
+        gp.sched().coarse_now.load(Ordering::Relaxed),
+        Ordering::Relaxed,
+    );
     // SAFETY: the yielder pointer was set by this G's body before any user code ran and stays
     // valid while the coroutine is live; we are running on that coroutine.
     let y = unsafe { &*gp.yielder.get() };
@@ -53,7 +56,13 @@ pub fn goready(gp: GPtr) {
     gp.status.set(GStatus::Waiting, GStatus::Runnable);
     let sched = gp.sched();
     let m = getm();
-    match m.and_then(|m| if std::ptr::eq(m.sched, sched) { m.p() } else { None }) {
+    match m.and_then(|m| {
+        if std::ptr::eq(m.sched, sched) {
+            m.p()
+        } else {
+            None
+        }
+    }) {
         Some(pp) => {
             // SAFETY: this thread is the M holding `pp`.
             unsafe { runq_put(sched, pp, gp, true) };

@@ -11,9 +11,9 @@
 //!   Exactly one side disposes of the result.
 
 use crate::coro::{new_coro, stack, GYielder};
-use crate::sched::g::CoroSlot;
 use crate::env;
 use crate::loom::Ordering;
+use crate::sched::g::CoroSlot;
 use crate::sched::g::{join, GPtr, GStatus, ResultSlot, WaitReason, G};
 use crate::sched::m::{self, getg, getm, M};
 use crate::sched::p::P;
@@ -64,7 +64,9 @@ impl std::fmt::Display for Panic {
 impl std::error::Error for Panic {}
 
 fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
-    p.downcast_ref::<&'static str>().copied().or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
+    p.downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| p.downcast_ref::<String>().map(|s| s.as_str()))
 }
 
 /// A handle to a goroutine's result. `join` parks the calling goroutine until it finishes;
@@ -160,7 +162,10 @@ unsafe fn store_result<T>(gp: GPtr, r: Result<T, Panic>) {
         unsafe { slot.cast::<Result<T, Panic>>().write(r) };
     } else {
         // SAFETY: a pointer always fits the slot.
-        unsafe { slot.cast::<*mut Result<T, Panic>>().write(Box::into_raw(Box::new(r))) };
+        unsafe {
+            slot.cast::<*mut Result<T, Panic>>()
+                .write(Box::into_raw(Box::new(r)))
+        };
     }
 }
 
@@ -273,13 +278,19 @@ where
     let from = gp.status();
     gp.status.set(from, GStatus::Runnable);
     sched.ngoroutine.fetch_add(1, Ordering::Relaxed);
-    sched.stats.goroutines_created.fetch_add(1, Ordering::Relaxed);
+    sched
+        .stats
+        .goroutines_created
+        .fetch_add(1, Ordering::Relaxed);
     // SAFETY: this M holds `pp`.
     unsafe { runq_put(sched, pp, gp, true) };
     if sched.main_started.load(Ordering::Relaxed) {
         wakep(sched);
     }
-    JoinHandle { gp, _result: PhantomData }
+    JoinHandle {
+        gp,
+        _result: PhantomData,
+    }
 }
 
 fn new_g(sched: &'static Sched) -> GPtr {
@@ -515,8 +526,11 @@ impl Builder {
         }
         // osinit + schedinit.
         let ncpu = env::num_cpu();
-        let procs = self.max_procs.unwrap_or_else(|| env::gomaxprocs_from_env(ncpu));
-        let stack_size = stack::round_size(self.stack_size.unwrap_or_else(env::stack_size_from_env));
+        let procs = self
+            .max_procs
+            .unwrap_or_else(|| env::gomaxprocs_from_env(ncpu));
+        let stack_size =
+            stack::round_size(self.stack_size.unwrap_or_else(env::stack_size_from_env));
         let sched = Sched::new(procs as u32, stack_size, env::debug_vars());
 
         // M0 is this thread.

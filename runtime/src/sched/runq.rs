@@ -74,7 +74,9 @@ unsafe fn runq_put_slow(sched: &Sched, pp: &P, gp: GPtr) {
     }
     // ORDERING: mirror of `runq.len()`, written under the lock; lock-free readers use it as
     // a hint and re-check under the lock.
-    sched.runqsize.store(locked.runq.len() as u32, Ordering::SeqCst);
+    sched
+        .runqsize
+        .store(locked.runq.len() as u32, Ordering::SeqCst);
     sched.lock.unlock();
 }
 
@@ -130,7 +132,12 @@ pub(crate) unsafe fn runq_steal(pp: &P, p2: &P, steal_runnext: bool) -> Option<G
             // ORDERING: Acquire takes ownership of the G published by the owner's swap.
             if p2
                 .runnext
-                .compare_exchange(next, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(
+                    next,
+                    std::ptr::null_mut(),
+                    Ordering::Acquire,
+                    Ordering::Relaxed,
+                )
                 .is_ok()
             {
                 return GPtr::from_ptr(next);
@@ -148,7 +155,9 @@ pub(crate) fn glob_runq_put_locked(sched: &Sched, gp: GPtr) {
     let locked = unsafe { sched.locked() };
     locked.runq.push_back(gp);
     // ORDERING: see `runq_put_slow`.
-    sched.runqsize.store(locked.runq.len() as u32, Ordering::SeqCst);
+    sched
+        .runqsize
+        .store(locked.runq.len() as u32, Ordering::SeqCst);
 }
 
 /// Takes one G from the global queue (the 1-in-61 fairness check). `sched.lock` must be held.
@@ -159,7 +168,9 @@ pub(crate) fn glob_runq_get_locked(sched: &Sched) -> Option<GPtr> {
     let locked = unsafe { sched.locked() };
     let g = locked.runq.pop_front();
     // ORDERING: see `runq_put_slow`.
-    sched.runqsize.store(locked.runq.len() as u32, Ordering::SeqCst);
+    sched
+        .runqsize
+        .store(locked.runq.len() as u32, Ordering::SeqCst);
     g
 }
 
@@ -188,6 +199,8 @@ pub(crate) unsafe fn glob_runq_get_batch_locked(sched: &Sched, pp: &P, max: usiz
         }
     }
     // ORDERING: see `runq_put_slow`.
-    sched.runqsize.store(locked.runq.len() as u32, Ordering::SeqCst);
+    sched
+        .runqsize
+        .store(locked.runq.len() as u32, Ordering::SeqCst);
     first
 }

@@ -10,8 +10,8 @@
 //!   Together these make sure no runnable G is left while an idle P and a sleeping M exist.
 
 use crate::coro::Suspend;
-use crate::sched::g::CoroSlot;
 use crate::loom::Ordering;
+use crate::sched::g::CoroSlot;
 use crate::sched::g::{GPtr, GStatus};
 use crate::sched::m::{self, M};
 use crate::sched::p::{PStatus, P};
@@ -51,7 +51,10 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
     gp.preempt.store(false, Ordering::Relaxed);
     if !inherit_time {
         // ORDERING: owner-only counter; sysmon reads it as a progress hint.
-        pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        pp.schedtick.store(
+            pp.schedtick.load(Ordering::Relaxed).wrapping_add(1),
+            Ordering::Relaxed,
+        );
     }
     loop {
         // ORDERING: read by diagnostics only.
@@ -70,7 +73,9 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
         match r {
             CoroutineResult::Yield(Suspend::Park { unlockf, arg }) => {
                 gp.status.set(GStatus::Running, GStatus::Waiting);
-                sched.stats.parks.fetch_add(1, Ordering::Relaxed);
+                // ORDERING: an owner-only statistic: load + store, no read-modify-write.
+                pp.parks
+                    .store(pp.parks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
                 if let Some(f) = unlockf {
                     // SAFETY: the G parked with this unlock function and argument, and is now
                     // off its stack, which is the contract of `UnlockFn`.
@@ -115,7 +120,8 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         // Fairness: every 61st schedule tick, look at the global queue first, so two Gs that
         // keep readying each other cannot starve it.
         // ORDERING: owner-only counter.
-        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched.runqsize.load(Ordering::Relaxed) > 0
+        if pp.schedtick.load(Ordering::Relaxed) % 61 == 0
+            && sched.runqsize.load(Ordering::Relaxed) > 0
         {
             sched.lock.lock();
             let gp = glob_runq_get_locked(sched);
@@ -135,7 +141,8 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         if sched.runqsize.load(Ordering::Relaxed) > 0 {
             sched.lock.lock();
             // SAFETY: this M holds `pp` and `sched.lock`.
-            let gp = unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
+            let gp =
+                unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
             sched.lock.unlock();
             if let Some(gp) = gp {
                 return Some((gp, false));
@@ -164,7 +171,8 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         }
         if sched.runqsize.load(Ordering::Relaxed) > 0 {
             // SAFETY: this M holds `pp` and `sched.lock`.
-            let gp = unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
+            let gp =
+                unsafe { glob_runq_get_batch_locked(sched, pp, crate::sched::p::RUNQ_CAP / 2) };
             sched.lock.unlock();
             if let Some(gp) = gp {
                 return Some((gp, false));
@@ -211,7 +219,11 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             }
 
             // Re-check every P's run queue.
-            if sched.allp.iter().any(|p2| p2.status() != PStatus::Idle && !runq_empty(p2)) {
+            if sched
+                .allp
+                .iter()
+                .any(|p2| p2.status() != PStatus::Idle && !runq_empty(p2))
+            {
                 sched.lock.lock();
                 let pp2 = pidleget_spinning_locked(sched);
                 sched.lock.unlock();
@@ -279,9 +291,23 @@ fn reset_spinning(mp: &M) {
 ///
 /// Go: `wakep` (proc.go).
 pub(crate) fn wakep(sched: &'static Sched) {
+    // With one P there is no other P to wake.
+    if sched.gomaxprocs == 1 {
+        return;
+    }
+    // No idle P and a spinner already requested: the full path below would only store
+    // `needspinning = 1` again. An M about to idle its P checks `needspinning` under the lock
+    // and spins instead, so it will find the work we published before these SeqCst loads.
+    // ORDERING: SeqCst loads: the "check" half of the submit StoreLoad.
+    if sched.npidle.load(Ordering::SeqCst) == 0 && sched.needspinning.load(Ordering::SeqCst) == 1 {
+        return;
+    }
     // ORDERING: SeqCst loads/CAS: the "check nmspinning" half of the submit StoreLoad.
     if sched.nmspinning.load(Ordering::SeqCst) != 0
-        || sched.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
+        || sched
+            .nmspinning
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
     {
         return;
     }
@@ -308,7 +334,9 @@ pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: boo
     let locked = unsafe { sched.locked() };
     if let Some(nmp) = locked.midle.pop() {
         // ORDERING: mirror for schedtrace, written under the lock.
-        sched.nmidle.store(locked.midle.len() as u32, Ordering::Relaxed);
+        sched
+            .nmidle
+            .store(locked.midle.len() as u32, Ordering::Relaxed);
         nmp.spinning.store(spinning, Ordering::Relaxed);
         nmp.nextp.store(pp as *const P as *mut P, Ordering::Relaxed);
         // Published by the note's Release.
@@ -327,16 +355,18 @@ pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: boo
     // ORDERING: counters read under the lock or as hints.
     sched.mcount.fetch_add(1, Ordering::Relaxed);
     sched.mlive.fetch_add(1, Ordering::SeqCst);
-    let r = std::thread::Builder::new().name(format!("gort-m{id}")).spawn(move || {
-        m::set_current(Some(nmp));
-        let pp = nmp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire);
-        // SAFETY: Ps live in the leaked `Sched::allp`.
-        let pp = unsafe { &*pp };
-        acquirep(nmp, pp);
-        schedule_loop(nmp);
-        m::set_current(None);
-        crate::sched::proc::m_exit(nmp);
-    });
+    let r = std::thread::Builder::new()
+        .name(format!("gort-m{id}"))
+        .spawn(move || {
+            m::set_current(Some(nmp));
+            let pp = nmp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire);
+            // SAFETY: Ps live in the leaked `Sched::allp`.
+            let pp = unsafe { &*pp };
+            acquirep(nmp, pp);
+            schedule_loop(nmp);
+            m::set_current(None);
+            crate::sched::proc::m_exit(nmp);
+        });
     if let Err(e) = r {
         crate::throw!("newm: failed to create an OS thread for an M: {e}");
     }
@@ -353,7 +383,9 @@ fn stopm(mp: &'static M) -> bool {
     let locked = unsafe { sched.locked() };
     locked.midle.push(mp);
     // ORDERING: mirror for schedtrace, written under the lock.
-    sched.nmidle.store(locked.midle.len() as u32, Ordering::Relaxed);
+    sched
+        .nmidle
+        .store(locked.midle.len() as u32, Ordering::Relaxed);
     crate::sched::proc::checkdead_locked(sched);
     sched.lock.unlock();
     mp.blocked.store(true, Ordering::Relaxed);

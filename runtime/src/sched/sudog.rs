@@ -92,7 +92,10 @@ pub fn acquire_sudog() -> *mut Sudog {
 pub unsafe fn release_sudog(s: *mut Sudog) {
     // SAFETY: the caller owns `s` exclusively.
     let sg = unsafe { &mut *s };
-    debug_assert!(sg.next.is_null() && sg.prev.is_null(), "release_sudog: sudog on a queue");
+    debug_assert!(
+        sg.next.is_null() && sg.prev.is_null(),
+        "release_sudog: sudog on a queue"
+    );
     sg.g = None;
     sg.elem = ptr::null_mut();
     sg.c = ptr::null();

@@ -27,10 +27,12 @@ pub(crate) fn start(sched: &'static Sched) {
     // SAFETY: `sched.lock` is held.
     unsafe { sched.locked() }.mnext += 1;
     sched.lock.unlock();
-    let r = std::thread::Builder::new().name("gort-sysmon".into()).spawn(move || {
-        sysmon(sched);
-        crate::sched::proc::mlive_exit(sched);
-    });
+    let r = std::thread::Builder::new()
+        .name("gort-sysmon".into())
+        .spawn(move || {
+            sysmon(sched);
+            crate::sched::proc::mlive_exit(sched);
+        });
     if let Err(e) = r {
         crate::throw!("sysmon: failed to create its OS thread: {e}");
     }
@@ -40,7 +42,8 @@ pub(crate) fn start(sched: &'static Sched) {
 fn sysmon(sched: &'static Sched) {
     let mut idle = 0u32;
     let mut delay_us = 20u64;
-    let mut lasttrace = 0i64;
+    // Go prints the first line at once (its `lasttrace` starts at 0 against an absolute clock).
+    let mut lasttrace = i64::MIN / 2;
     let schedtrace = sched.debug.schedtrace;
     loop {
         if idle == 0 {
@@ -49,7 +52,9 @@ fn sysmon(sched: &'static Sched) {
             delay_us *= 2;
         }
         delay_us = delay_us.min(10_000);
-        sched.sysmon_note.sleep_timeout(Duration::from_micros(delay_us));
+        sched
+            .sysmon_note
+            .sleep_timeout(Duration::from_micros(delay_us));
         if sched.is_shutdown() {
             return;
         }
@@ -71,6 +76,8 @@ fn sysmon(sched: &'static Sched) {
             }
         }
         let now = sched.nanotime();
+        // ORDERING: a diagnostic clock; readers tolerate staleness.
+        sched.coarse_now.store(now, Ordering::Relaxed);
         if retake(sched, now) != 0 {
             idle = 0;
         } else {
@@ -83,11 +90,13 @@ fn sysmon(sched: &'static Sched) {
     }
 }
 
-/// Asks Gs that have run for over 10 ms to yield. Returns how many it asked.
+/// Asks Gs that have run for over 10 ms to yield. Returns how many Ps it retook from blocking
+/// calls (none yet: the hand-off comes with `runtime::blocking`); as in Go, preemption requests
+/// do not count, so a busy program lets sysmon back off to 10 ms rounds.
 ///
 /// Go: `retake` (proc.go), the running-too-long half.
 fn retake(sched: &Sched, now: i64) -> u32 {
-    let mut n = 0;
+    let n = 0;
     for pp in sched.allp.iter() {
         if pp.status() != PStatus::Running {
             continue;
@@ -101,7 +110,7 @@ fn retake(sched: &Sched, now: i64) -> u32 {
             pd.schedwhen = now;
         } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
             if preemptone(pp) {
-                n += 1;
+                sched.stats.preempt_requests.fetch_add(1, Ordering::Relaxed);
             }
             // Restart the slice so the flag is not re-set every round.
             pd.schedwhen = now;
@@ -117,8 +126,12 @@ fn preemptone(pp: &crate::sched::p::P) -> bool {
     // ORDERING: snapshots; the M and G are never freed while the runtime runs.
     let mp = pp.m.load(Ordering::Relaxed);
     // SAFETY: Ms are leaked, so a non-null pointer is valid.
-    let Some(mp) = (unsafe { mp.as_ref() }) else { return false };
-    let Some(gp) = GPtr::from_ptr(mp.curg.load(Ordering::Relaxed)) else { return false };
+    let Some(mp) = (unsafe { mp.as_ref() }) else {
+        return false;
+    };
+    let Some(gp) = GPtr::from_ptr(mp.curg.load(Ordering::Relaxed)) else {
+        return false;
+    };
     // ORDERING: an advisory flag read at check points.
     gp.preempt.store(true, Ordering::Relaxed);
     true

@@ -70,7 +70,11 @@ fn snapshot(sched: &Sched) -> SchedSnapshot {
         idlethreads: sched.nmidle.load(Ordering::Relaxed),
         runqueue: sched.runqsize.load(Ordering::Relaxed),
         runq_lens: sched.allp.iter().map(|p| p.stealer.len()).collect(),
-        schedticks: sched.allp.iter().map(|p| p.schedtick.load(Ordering::Relaxed)).collect(),
+        schedticks: sched
+            .allp
+            .iter()
+            .map(|p| p.schedtick.load(Ordering::Relaxed))
+            .collect(),
     }
 }
 
@@ -81,11 +85,11 @@ pub(crate) fn schedtrace(sched: &Sched, detailed: bool) {
     let s = snapshot(sched);
     let mut out = if detailed {
         let mut line = String::new();
-        let _ = write!(
+        let _ = writeln!(
             line,
             "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} \
              needspinning={} idlethreads={} runqueue={} gcwaiting=false nmidlelocked=0 \
-             stopwait=0 sysmonwait={}\n",
+             stopwait=0 sysmonwait={}",
             s.ms,
             s.gomaxprocs,
             s.idleprocs,
@@ -130,11 +134,18 @@ fn detail_lines(sched: &Sched, out: &mut String) {
     }
     sched.lock.lock();
     // SAFETY: `sched.lock` is held.
-    let allm: Vec<_> = unsafe { sched.locked() }.allm.iter().rev().copied().collect();
+    let allm: Vec<_> = unsafe { sched.locked() }
+        .allm
+        .iter()
+        .rev()
+        .copied()
+        .collect();
     sched.lock.unlock();
     for mp in allm {
         let pid = mp.p().map_or("nil".to_string(), |p| p.id.to_string());
-        let curg = mp.curg().map_or("nil".to_string(), |g| g.goid().to_string());
+        let curg = mp
+            .curg()
+            .map_or("nil".to_string(), |g| g.goid().to_string());
         let _ = writeln!(
             out,
             "  M{}: p={pid} curg={curg} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 \
@@ -220,7 +231,12 @@ mod tests {
             "SCHED 1004ms: gomaxprocs=4 idleprocs=2 threads=6 spinningthreads=0 needspinning=0 \
              idlethreads=3 runqueue=0 [ 0 1 0 0 ] schedticks=[ 12 40 3 0 ]"
         );
-        let one = SchedSnapshot { runq_lens: vec![5], schedticks: vec![7], gomaxprocs: 1, ..s };
+        let one = SchedSnapshot {
+            runq_lens: vec![5],
+            schedticks: vec![7],
+            gomaxprocs: 1,
+            ..s
+        };
         assert!(format_sched_line(&one).ends_with("runqueue=0 [ 5 ] schedticks=[ 7 ]"));
     }
 }
