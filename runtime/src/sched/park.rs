@@ -12,7 +12,7 @@ use crate::loom::Ordering;
 use crate::sched::g::{GPtr, GStatus, WaitReason};
 use crate::sched::m::{getg, getm};
 use crate::sched::runq::{glob_runq_put_locked, runq_put};
-use crate::sched::schedule::wakep;
+use crate::sched::schedule::{wakep, wakep_from_p};
 
 /// Parks the calling goroutine until `goready`. See the module protocol.
 ///
@@ -66,14 +66,15 @@ pub fn goready(gp: GPtr) {
         Some(pp) => {
             // SAFETY: this thread is the M holding `pp`.
             unsafe { runq_put(sched, pp, gp, true) };
+            wakep_from_p(sched);
         }
         None => {
             sched.lock.lock();
             glob_runq_put_locked(sched, gp);
             sched.lock.unlock();
+            wakep(sched);
         }
     }
-    wakep(sched);
 }
 
 /// Yields the processor: the calling goroutine goes to the global run queue and others run.

@@ -19,7 +19,7 @@ use crate::sched::m::{self, getg, getm, M};
 use crate::sched::p::P;
 use crate::sched::park::{gopark, goready, outside_goroutine};
 use crate::sched::runq::runq_put;
-use crate::sched::schedule::{acquirep, pidleget_locked, schedule_loop, wakep};
+use crate::sched::schedule::{acquirep, pidleget_locked, schedule_loop, wakep_from_p};
 use crate::sched::Sched;
 use std::any::Any;
 use std::marker::PhantomData;
@@ -285,7 +285,7 @@ where
     // SAFETY: this M holds `pp`.
     unsafe { runq_put(sched, pp, gp, true) };
     if sched.main_started.load(Ordering::Relaxed) {
-        wakep(sched);
+        wakep_from_p(sched);
     }
     JoinHandle {
         gp,

@@ -93,7 +93,7 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 glob_runq_put_locked(sched, gp);
                 sched.lock.unlock();
                 if sched.main_started.load(Ordering::Relaxed) {
-                    wakep(sched);
+                    wakep_from_p(sched);
                 }
                 return;
             }
@@ -284,17 +284,28 @@ fn reset_spinning(mp: &M) {
     if mp.sched.nmspinning.fetch_sub(1, Ordering::SeqCst) == 0 {
         crate::throw!("resetspinning: negative nmspinning");
     }
-    wakep(mp.sched);
+    wakep_from_p(mp.sched);
+}
+
+/// `wakep` for a caller that holds a P of `sched` (so with GOMAXPROCS=1 there is no other P to
+/// wake and the whole protocol can be skipped).
+#[inline]
+pub(crate) fn wakep_from_p(sched: &'static Sched) {
+    if sched.gomaxprocs > 1 {
+        wakep(sched);
+    }
 }
 
 /// Wakes an idle P with a spinning M if there is an idle P and no M is spinning.
 ///
 /// Go: `wakep` (proc.go).
 pub(crate) fn wakep(sched: &'static Sched) {
-    // With one P there is no other P to wake.
-    if sched.gomaxprocs == 1 {
+    if sched.is_shutdown() {
         return;
     }
+    // ORDERING: SeqCst fence: the StoreLoad between publishing the G (a Release store into a
+    // run queue) and reading `nmspinning` below ("submit" in docs/design.md).
+    std::sync::atomic::fence(Ordering::SeqCst);
     // No idle P and a spinner already requested: the full path below would only store
     // `needspinning = 1` again. An M about to idle its P checks `needspinning` under the lock
     // and spins instead, so it will find the work we published before these SeqCst loads.
@@ -332,6 +343,15 @@ pub(crate) fn wakep(sched: &'static Sched) {
 pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: bool) {
     // SAFETY: the caller holds `sched.lock`.
     let locked = unsafe { sched.locked() };
+    if sched.is_shutdown() {
+        // No new Ms once shutdown began (teardown runs when the last M exits). The P stays
+        // off the idle list: nothing will run on it again.
+        if spinning {
+            // ORDERING: undoing the caller's increment.
+            sched.nmspinning.fetch_sub(1, Ordering::SeqCst);
+        }
+        return;
+    }
     if let Some(nmp) = locked.midle.pop() {
         // ORDERING: mirror for schedtrace, written under the lock.
         sched
