@@ -15,7 +15,7 @@
 use crate::waitq::WaitQ;
 use gort_runtime::rt::{
     acquire_sudog, getg, gopark, goready, outside_goroutine, preempt_point, release_sudog, GPtr,
-    RawLock, WaitReason,
+    RawLock, Sudog, WaitReason,
 };
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
@@ -118,16 +118,46 @@ unsafe impl<T: Send> Send for HChan<T> {}
 
 /// # Safety
 /// `arg` is the `RawLock` of a channel the parked G locked.
-unsafe fn unlock_chan(_gp: GPtr, arg: *mut ()) -> bool {
+pub(crate) unsafe fn unlock_chan(_gp: GPtr, arg: *mut ()) -> bool {
     // SAFETY: per the contract.
     unsafe { &*(arg as *const RawLock) }.unlock();
     true
 }
 
-enum Ready<T> {
-    Done,
-    Woke(GPtr),
-    Blocked(T),
+/// Outcome of a send attempted with the channel lock held.
+pub(crate) enum SendHeld<T> {
+    /// Sent (buffered, or handed to a receiver that must be readied after unlocking).
+    Done(Option<GPtr>),
+    /// Would block; the value comes back.
+    Full(T),
+    /// The channel is closed; the value comes back.
+    Closed(T),
+}
+
+/// Outcome of a receive attempted with the channel lock held.
+pub(crate) enum RecvHeld<T> {
+    /// A value (from the buffer, or from a sender that must be readied after unlocking).
+    Got(T, Option<GPtr>),
+    /// Would block.
+    Empty,
+    /// Closed and drained.
+    Closed,
+}
+
+/// Fills a parked waiter's sudog after its operation completed (`success`) or was cancelled
+/// by close, and returns its G for `goready`.
+///
+/// # Safety
+/// `sg` was just dequeued under the channel lock.
+unsafe fn finish_waiter(sg: *mut Sudog, success: bool) -> GPtr {
+    // SAFETY: per the contract the sudog is ours until its G is readied.
+    unsafe {
+        (*sg).success = success;
+        let gp = (*sg).g.expect("queued sudog has a G");
+        // ORDERING: Release pairs with the woken G's Acquire load of `param` (select).
+        gp.param.store(sg, Ordering::Release);
+        gp
+    }
 }
 
 impl<T> HChan<T> {
@@ -158,6 +188,10 @@ impl<T> HChan<T> {
         unsafe { &mut *self.st.get() }
     }
 
+    pub(crate) fn lock(&self) -> &RawLock {
+        &self.lock
+    }
+
     pub(crate) fn cap(&self) -> usize {
         self.cap
     }
@@ -167,36 +201,27 @@ impl<T> HChan<T> {
         self.qcount.load(Ordering::Relaxed)
     }
 
-    fn sync_mirrors(&self, st: &State<T>) {
-        // ORDERING: hints for lock-free readers; the lock orders the real state.
-        self.qcount.store(st.qcount, Ordering::Relaxed);
-    }
-
-    /// The lock-holding part of a send: hand off to a waiting receiver, or buffer, or report
-    /// that the caller must block (lock still held) or that the channel is closed (panics).
+    /// Sends with the lock held (it stays held): hand off to a waiting receiver, or buffer.
     ///
     /// # Safety
-    /// `lock` must be held; on `Done`/`Woke` it has been released.
-    unsafe fn send_locked(&self, v: T) -> Ready<T> {
+    /// `lock` must be held.
+    ///
+    /// Go: the ready half of `chansend` / select's `send`/`bufsend` (chan.go, select.go).
+    pub(crate) unsafe fn send_held(&self, v: T) -> SendHeld<T> {
         // SAFETY: the lock is held (contract).
         let st = unsafe { self.st() };
         if st.closed {
-            self.lock.unlock();
-            panic!("send on closed channel");
+            return SendHeld::Closed(v);
         }
         // SAFETY: the lock is held.
         if let Some(sg) = unsafe { st.recvq.dequeue() } {
             // SAFETY: a dequeued receiver's `elem` points to an uninitialised `T` slot on its
-            // parked stack (sudog invariant); we move `v` there and mark success.
+            // parked stack (sudog invariant); we move `v` there.
             let gp = unsafe {
                 (*sg).elem.cast::<T>().write(v);
-                (*sg).success = true;
-                let gp = (*sg).g.expect("sudog without G");
-                gp.param.store(sg, Ordering::Release);
-                gp
+                finish_waiter(sg, true)
             };
-            self.lock.unlock();
-            return Ready::Woke(gp);
+            return SendHeld::Done(Some(gp));
         }
         if st.qcount < self.cap {
             st.buf[st.sendx].write(v);
@@ -205,11 +230,97 @@ impl<T> HChan<T> {
                 st.sendx = 0;
             }
             st.qcount += 1;
-            self.sync_mirrors(st);
-            self.lock.unlock();
-            return Ready::Done;
+            // ORDERING: a mirror for `len`; the lock orders the real state.
+            self.qcount.store(st.qcount, Ordering::Relaxed);
+            return SendHeld::Done(None);
         }
-        Ready::Blocked(v)
+        SendHeld::Full(v)
+    }
+
+    /// Receives with the lock held (it stays held).
+    ///
+    /// # Safety
+    /// `lock` must be held.
+    ///
+    /// Go: the ready half of `chanrecv` / select's `recv`/`bufrecv`/`rclose`.
+    pub(crate) unsafe fn recv_held(&self) -> RecvHeld<T> {
+        // SAFETY: the lock is held (contract).
+        let st = unsafe { self.st() };
+        if st.closed && st.qcount == 0 {
+            return RecvHeld::Closed;
+        }
+        // SAFETY: the lock is held.
+        if let Some(sg) = unsafe { st.sendq.dequeue() } {
+            // SAFETY: a dequeued sender's `elem` holds an initialised `T` on its parked stack;
+            // we move it out and mark success so the sender does not drop it.
+            unsafe {
+                let from = (*sg).elem.cast::<T>().read();
+                let v = if self.cap == 0 {
+                    from
+                } else {
+                    // Full buffer: take the head, put the sender's value at the tail (which is
+                    // the same slot), keeping FIFO order.
+                    let v = st.buf[st.recvx].assume_init_read();
+                    st.buf[st.recvx].write(from);
+                    st.recvx += 1;
+                    if st.recvx == self.cap {
+                        st.recvx = 0;
+                    }
+                    st.sendx = st.recvx;
+                    v
+                };
+                return RecvHeld::Got(v, Some(finish_waiter(sg, true)));
+            }
+        }
+        if st.qcount > 0 {
+            // SAFETY: slots in [recvx, recvx + qcount) are initialised.
+            let v = unsafe { st.buf[st.recvx].assume_init_read() };
+            st.recvx += 1;
+            if st.recvx == self.cap {
+                st.recvx = 0;
+            }
+            st.qcount -= 1;
+            // ORDERING: a mirror for `len`.
+            self.qcount.store(st.qcount, Ordering::Relaxed);
+            return RecvHeld::Got(v, None);
+        }
+        RecvHeld::Empty
+    }
+
+    /// Puts a waiting sender's sudog on `sendq`.
+    ///
+    /// # Safety
+    /// `lock` must be held; `sg` is valid, on no queue, and its `elem` holds a `T`.
+    pub(crate) unsafe fn enqueue_send(&self, sg: *mut Sudog) {
+        // SAFETY: per the contract.
+        unsafe { self.st().sendq.enqueue(sg) }
+    }
+
+    /// Puts a waiting receiver's sudog on `recvq`.
+    ///
+    /// # Safety
+    /// `lock` must be held; `sg` is valid, on no queue, and its `elem` is a `T` slot.
+    pub(crate) unsafe fn enqueue_recv(&self, sg: *mut Sudog) {
+        // SAFETY: per the contract.
+        unsafe { self.st().recvq.enqueue(sg) }
+    }
+
+    /// Removes a select's losing sudog from `sendq` (or nothing, if a waker already popped it).
+    ///
+    /// # Safety
+    /// `lock` must be held; `sg` was enqueued on this channel's `sendq`.
+    pub(crate) unsafe fn remove_send(&self, sg: *mut Sudog) {
+        // SAFETY: per the contract.
+        unsafe { self.st().sendq.remove(sg) }
+    }
+
+    /// As `remove_send`, for `recvq`.
+    ///
+    /// # Safety
+    /// As `remove_send`.
+    pub(crate) unsafe fn remove_recv(&self, sg: *mut Sudog) {
+        // SAFETY: per the contract.
+        unsafe { self.st().recvq.remove(sg) }
     }
 
     /// Sends `v`, blocking the goroutine until a receiver takes it or there is buffer space.
@@ -218,13 +329,20 @@ impl<T> HChan<T> {
     pub(crate) fn send(&self, v: T) {
         self.lock.lock();
         // SAFETY: the lock is held.
-        let v = match unsafe { self.send_locked(v) } {
-            Ready::Done => return preempt_point(),
-            Ready::Woke(gp) => {
-                goready(gp);
+        let v = match unsafe { self.send_held(v) } {
+            SendHeld::Done(w) => {
+                self.lock.unlock();
+                if let Some(gp) = w {
+                    goready(gp);
+                }
                 return preempt_point();
             }
-            Ready::Blocked(v) => v,
+            SendHeld::Closed(v) => {
+                self.lock.unlock();
+                drop(v);
+                panic!("send on closed channel");
+            }
+            SendHeld::Full(v) => v,
         };
         let Some(gp) = getg() else {
             self.lock.unlock();
@@ -241,7 +359,7 @@ impl<T> HChan<T> {
             (*sg).g = Some(gp);
             (*sg).c = self as *const Self as *const ();
             (*sg).success = false;
-            self.st().sendq.enqueue(sg);
+            self.enqueue_send(sg);
             gopark(
                 Some(unlock_chan),
                 &self.lock as *const RawLock as *mut (),
@@ -263,77 +381,18 @@ impl<T> HChan<T> {
     pub(crate) fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         self.lock.lock();
         // SAFETY: the lock is held.
-        if unsafe { self.st() }.closed {
-            self.lock.unlock();
-            return Err(TrySendError::Closed(v));
-        }
-        // SAFETY: the lock is held.
-        match unsafe { self.send_locked(v) } {
-            Ready::Done => Ok(()),
-            Ready::Woke(gp) => {
-                goready(gp);
+        let r = unsafe { self.send_held(v) };
+        self.lock.unlock();
+        match r {
+            SendHeld::Done(w) => {
+                if let Some(gp) = w {
+                    goready(gp);
+                }
                 Ok(())
             }
-            Ready::Blocked(v) => {
-                self.lock.unlock();
-                Err(TrySendError::Full(v))
-            }
+            SendHeld::Full(v) => Err(TrySendError::Full(v)),
+            SendHeld::Closed(v) => Err(TrySendError::Closed(v)),
         }
-    }
-
-    /// The lock-holding part of a receive. `Err(true)`: closed and drained; `Err(false)`: the
-    /// caller must block (lock still held).
-    ///
-    /// # Safety
-    /// `lock` must be held; on `Ok` and `Err(true)` it has been released.
-    unsafe fn recv_locked(&self) -> Result<(T, Option<GPtr>), bool> {
-        // SAFETY: the lock is held (contract).
-        let st = unsafe { self.st() };
-        if st.closed && st.qcount == 0 {
-            self.lock.unlock();
-            return Err(true);
-        }
-        // SAFETY: the lock is held.
-        if let Some(sg) = unsafe { st.sendq.dequeue() } {
-            // SAFETY: a dequeued sender's `elem` holds an initialised `T` on its parked stack;
-            // we move it out and mark success so the sender does not drop it.
-            let (v, gp) = unsafe {
-                let from = (*sg).elem.cast::<T>().read();
-                let v = if self.cap == 0 {
-                    from
-                } else {
-                    // Full buffer: take the head, put the sender's value at the tail (which is
-                    // the same slot), keeping FIFO order.
-                    let v = st.buf[st.recvx].assume_init_read();
-                    st.buf[st.recvx].write(from);
-                    st.recvx += 1;
-                    if st.recvx == self.cap {
-                        st.recvx = 0;
-                    }
-                    st.sendx = st.recvx;
-                    v
-                };
-                (*sg).success = true;
-                let gp = (*sg).g.expect("sudog without G");
-                gp.param.store(sg, Ordering::Release);
-                (v, gp)
-            };
-            self.lock.unlock();
-            return Ok((v, Some(gp)));
-        }
-        if st.qcount > 0 {
-            // SAFETY: slots in [recvx, recvx + qcount) are initialised.
-            let v = unsafe { st.buf[st.recvx].assume_init_read() };
-            st.recvx += 1;
-            if st.recvx == self.cap {
-                st.recvx = 0;
-            }
-            st.qcount -= 1;
-            self.sync_mirrors(st);
-            self.lock.unlock();
-            return Ok((v, None));
-        }
-        Err(false)
     }
 
     /// Receives a value, blocking the goroutine until one is available; `None` once the channel
@@ -343,16 +402,20 @@ impl<T> HChan<T> {
     pub(crate) fn recv(&self) -> Option<T> {
         self.lock.lock();
         // SAFETY: the lock is held.
-        match unsafe { self.recv_locked() } {
-            Ok((v, woke)) => {
-                if let Some(gp) = woke {
+        match unsafe { self.recv_held() } {
+            RecvHeld::Got(v, w) => {
+                self.lock.unlock();
+                if let Some(gp) = w {
                     goready(gp);
                 }
                 preempt_point();
                 return Some(v);
             }
-            Err(true) => return None,
-            Err(false) => {}
+            RecvHeld::Closed => {
+                self.lock.unlock();
+                return None;
+            }
+            RecvHeld::Empty => {}
         }
         let Some(gp) = getg() else {
             self.lock.unlock();
@@ -367,7 +430,7 @@ impl<T> HChan<T> {
             (*sg).g = Some(gp);
             (*sg).c = self as *const Self as *const ();
             (*sg).success = false;
-            self.st().recvq.enqueue(sg);
+            self.enqueue_recv(sg);
             gopark(
                 Some(unlock_chan),
                 &self.lock as *const RawLock as *mut (),
@@ -390,18 +453,17 @@ impl<T> HChan<T> {
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
         self.lock.lock();
         // SAFETY: the lock is held.
-        match unsafe { self.recv_locked() } {
-            Ok((v, woke)) => {
-                if let Some(gp) = woke {
+        let r = unsafe { self.recv_held() };
+        self.lock.unlock();
+        match r {
+            RecvHeld::Got(v, w) => {
+                if let Some(gp) = w {
                     goready(gp);
                 }
                 Ok(v)
             }
-            Err(true) => Err(TryRecvError::Closed),
-            Err(false) => {
-                self.lock.unlock();
-                Err(TryRecvError::Empty)
-            }
+            RecvHeld::Empty => Err(TryRecvError::Empty),
+            RecvHeld::Closed => Err(TryRecvError::Closed),
         }
     }
 
@@ -424,16 +486,10 @@ impl<T> HChan<T> {
         // we ready them, after unlocking.
         unsafe {
             while let Some(sg) = st.recvq.dequeue() {
-                (*sg).success = false;
-                let gp = (*sg).g.expect("sudog without G");
-                gp.param.store(sg, Ordering::Release);
-                wake.push(gp);
+                wake.push(finish_waiter(sg, false));
             }
             while let Some(sg) = st.sendq.dequeue() {
-                (*sg).success = false;
-                let gp = (*sg).g.expect("sudog without G");
-                gp.param.store(sg, Ordering::Release);
-                wake.push(gp);
+                wake.push(finish_waiter(sg, false));
             }
         }
         self.lock.unlock();

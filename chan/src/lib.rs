@@ -8,6 +8,7 @@
 )]
 
 mod hchan;
+pub mod select;
 mod waitq;
 
 pub use hchan::{TryRecvError, TrySendError};

@@ -87,7 +87,6 @@ impl WaitQ {
     /// # Safety
     /// `sg` must be on this queue or on none (then this is a no-op when it is not the head);
     /// the channel lock must be held.
-    #[allow(dead_code)]
     pub(crate) unsafe fn remove(&mut self, sg: *mut Sudog) {
         // SAFETY: per the contract.
         unsafe {

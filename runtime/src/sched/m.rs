@@ -150,3 +150,26 @@ pub fn getm() -> Option<&'static M> {
 pub fn getg() -> Option<GPtr> {
     getm().and_then(|m| m.curg())
 }
+
+/// A random number in `[0, n)` from the calling M's `cheaprand` (or a thread-local generator
+/// on other threads). `n` must be non-zero. Go: `cheaprandn` (rand.go).
+pub fn cheaprandn(n: u32) -> u32 {
+    let r = match getm() {
+        Some(m) => m.cheaprand(),
+        None => {
+            thread_local! {
+                static STATE: Cell<u64> = const { Cell::new(0x2545_F491_4F6C_DD1D) };
+            }
+            STATE.with(|s| {
+                let mut x = s.get();
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                s.set(x);
+                x as u32
+            })
+        }
+    };
+    // Lemire's multiply-shift reduction, as Go's cheaprandn.
+    ((r as u64 * n as u64) >> 32) as u32
+}

@@ -1,0 +1,663 @@
+//! select: Go's `selectgo` over a list of type-erased arms, and the `select!` macro that builds
+//! that list on the stack.
+//!
+//! # Protocol (select.go)
+//! 1. Poll order: the non-nil arms shuffled uniformly (inside-out Fisher-Yates).
+//! 2. Lock order: the same arms sorted by hchan address; `sellock` locks each distinct channel
+//!    once, in that order (so two selects can never deadlock each other).
+//! 3. Pass 1: in poll order, take the first arm that is ready now. A send arm on a closed
+//!    channel panics "send on closed channel" (after unlocking).
+//! 4. With `default` (non-blocking), unlock and report no arm.
+//! 5. Pass 2: one sudog per arm (`is_select`), enqueued in lock order and chained through
+//!    `waitlink`; park with an unlock function that releases every channel.
+//! 6. A waker wins the G by CASing its `selectdone` 0 -> 1 inside `WaitQ::dequeue`, writes
+//!    `G::param` = the winning sudog and readies the G. Exactly one arm wins.
+//! 7. Pass 3: lock again, find the winner, remove every losing sudog from its queue, release
+//!    all sudogs, unlock.
+//!
+//! Nothing here allocates: arms, orders and sudogs (per-P cache) live on the stack or in caches.
+
+use crate::hchan::{HChan, RecvHeld, SendHeld};
+use crate::{Chan, Receiver, Sender};
+use gort_runtime::rt::{
+    acquire_sudog, cheaprandn, getg, gopark, goready, outside_goroutine, release_sudog, GPtr,
+    RawLock, Sudog, WaitReason,
+};
+use std::mem::MaybeUninit;
+use std::sync::atomic::Ordering;
+
+/// What polling an arm with its channel locked found.
+pub enum Poll {
+    /// Not ready.
+    NotReady,
+    /// Done; the G (if any) must be readied once every channel is unlocked.
+    Ready(Option<GPtr>),
+    /// A send on a closed channel: panic once unlocked.
+    SendOnClosed,
+}
+
+/// One arm of a select, type-erased. Implemented by [`RecvArm`] and [`SendArm`].
+///
+/// # Safety
+/// `chan` must return the same channel every time, and `enqueue` must put the sudog on that
+/// channel's queue with `elem` pointing at storage that lives as long as the arm.
+pub unsafe trait Arm {
+    /// The channel's identity (hchan address) and lock; `None` for a nil channel.
+    fn chan(&self) -> Option<(usize, &RawLock)>;
+    /// Tries the operation now.
+    ///
+    /// # Safety
+    /// The channel lock must be held.
+    unsafe fn poll(&mut self) -> Poll;
+    /// Enqueues `sg` (filled by the caller but for `elem`) on the channel.
+    ///
+    /// # Safety
+    /// The channel lock must be held; `sg` is on no queue.
+    unsafe fn enqueue(&mut self, sg: *mut Sudog);
+    /// Removes a losing sudog from the channel's queue, if still there.
+    ///
+    /// # Safety
+    /// The channel lock must be held; `sg` was enqueued by `enqueue`.
+    unsafe fn remove(&mut self, sg: *mut Sudog);
+    /// Records the outcome of a wake-up on this arm. Returns false for a send woken by close.
+    fn woke(&mut self, success: bool) -> bool;
+    /// Marks this arm as the chosen one.
+    fn fire(&mut self);
+}
+
+/// A channel usable in a select arm: `Chan<T>`, `Sender<T>`, `Receiver<T>`, or a reference.
+pub trait SelectChan<T> {
+    /// The channel.
+    fn as_chan(&self) -> &Chan<T>;
+}
+
+impl<T> SelectChan<T> for Chan<T> {
+    fn as_chan(&self) -> &Chan<T> {
+        self
+    }
+}
+
+impl<T> SelectChan<T> for Sender<T> {
+    fn as_chan(&self) -> &Chan<T> {
+        &self.c
+    }
+}
+
+impl<T> SelectChan<T> for Receiver<T> {
+    fn as_chan(&self) -> &Chan<T> {
+        &self.c
+    }
+}
+
+impl<T, C: SelectChan<T> + ?Sized> SelectChan<T> for &C {
+    fn as_chan(&self) -> &Chan<T> {
+        (**self).as_chan()
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ArmState {
+    Pending,
+    /// Receive: a value is in the slot. Send: the value was sent.
+    Done,
+    /// Receive: the channel was closed.
+    Closed,
+}
+
+/// A receive arm: `recv(c) -> v`.
+pub struct RecvArm<'a, T> {
+    c: Option<&'a HChan<T>>,
+    slot: MaybeUninit<T>,
+    state: ArmState,
+    fired: bool,
+}
+
+impl<'a, T: Send> RecvArm<'a, T> {
+    /// An arm receiving from `c`.
+    pub fn new<C: SelectChan<T> + ?Sized>(c: &'a C) -> Self {
+        RecvArm {
+            c: c.as_chan().c.as_deref(),
+            slot: MaybeUninit::uninit(),
+            state: ArmState::Pending,
+            fired: false,
+        }
+    }
+
+    /// `Some(received)` if this arm was chosen (`received` is `None` if the channel was
+    /// closed), `None` if another arm was.
+    pub fn into_outcome(mut self) -> Option<Option<T>> {
+        if !self.fired {
+            return None;
+        }
+        let st = std::mem::replace(&mut self.state, ArmState::Pending);
+        Some(match st {
+            // SAFETY: `Done` means the slot holds a received value, moved out once here.
+            ArmState::Done => Some(unsafe { self.slot.assume_init_read() }),
+            _ => None,
+        })
+    }
+}
+
+impl<T> Drop for RecvArm<'_, T> {
+    fn drop(&mut self) {
+        if self.state == ArmState::Done {
+            // SAFETY: `Done` means the slot holds a value nobody took.
+            unsafe { self.slot.assume_init_drop() };
+        }
+    }
+}
+
+// SAFETY: `chan` is fixed at construction; `enqueue` points `elem` at `self.slot`, which lives
+// as long as the arm (the arm stays on the parked G's stack, which never moves).
+unsafe impl<T: Send> Arm for RecvArm<'_, T> {
+    fn chan(&self) -> Option<(usize, &RawLock)> {
+        self.c.map(|c| (c as *const HChan<T> as usize, c.lock()))
+    }
+
+    unsafe fn poll(&mut self) -> Poll {
+        let c = self.c.expect("poll of a nil arm");
+        // SAFETY: the lock is held (contract).
+        match unsafe { c.recv_held() } {
+            RecvHeld::Got(v, w) => {
+                self.slot.write(v);
+                self.state = ArmState::Done;
+                Poll::Ready(w)
+            }
+            RecvHeld::Closed => {
+                self.state = ArmState::Closed;
+                Poll::Ready(None)
+            }
+            RecvHeld::Empty => Poll::NotReady,
+        }
+    }
+
+    unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+        // SAFETY: the caller owns `sg`; the lock is held (contract).
+        unsafe {
+            (*sg).elem = self.slot.as_mut_ptr().cast();
+            self.c.expect("enqueue of a nil arm").enqueue_recv(sg);
+        }
+    }
+
+    unsafe fn remove(&mut self, sg: *mut Sudog) {
+        // SAFETY: forwarded contract.
+        unsafe { self.c.expect("remove of a nil arm").remove_recv(sg) }
+    }
+
+    fn woke(&mut self, success: bool) -> bool {
+        self.state = if success {
+            ArmState::Done
+        } else {
+            ArmState::Closed
+        };
+        true
+    }
+
+    fn fire(&mut self) {
+        self.fired = true;
+    }
+}
+
+/// A send arm: `send(c, v)`. The value is dropped if another arm is chosen.
+pub struct SendArm<'a, T> {
+    c: Option<&'a HChan<T>>,
+    val: MaybeUninit<T>,
+    state: ArmState,
+    fired: bool,
+}
+
+impl<'a, T: Send> SendArm<'a, T> {
+    /// An arm sending `v` on `c`.
+    pub fn new<C: SelectChan<T> + ?Sized>(c: &'a C, v: T) -> Self {
+        SendArm {
+            c: c.as_chan().c.as_deref(),
+            val: MaybeUninit::new(v),
+            state: ArmState::Pending,
+            fired: false,
+        }
+    }
+
+    /// `Some(())` if this arm was chosen (the value was sent).
+    pub fn into_outcome(self) -> Option<()> {
+        self.fired.then_some(())
+    }
+}
+
+impl<T> Drop for SendArm<'_, T> {
+    fn drop(&mut self) {
+        if self.state == ArmState::Pending {
+            // SAFETY: `Pending` means the value is still ours.
+            unsafe { self.val.assume_init_drop() };
+        }
+    }
+}
+
+// SAFETY: as for `RecvArm`, with `elem` pointing at `self.val`.
+unsafe impl<T: Send> Arm for SendArm<'_, T> {
+    fn chan(&self) -> Option<(usize, &RawLock)> {
+        self.c.map(|c| (c as *const HChan<T> as usize, c.lock()))
+    }
+
+    unsafe fn poll(&mut self) -> Poll {
+        let c = self.c.expect("poll of a nil arm");
+        // SAFETY: `Pending` (we are polling) means the value is ours to move out; it is put
+        // back if the send cannot happen.
+        let v = unsafe { self.val.assume_init_read() };
+        // SAFETY: the lock is held (contract).
+        match unsafe { c.send_held(v) } {
+            SendHeld::Done(w) => {
+                self.state = ArmState::Done;
+                Poll::Ready(w)
+            }
+            SendHeld::Full(v) => {
+                self.val.write(v);
+                Poll::NotReady
+            }
+            SendHeld::Closed(v) => {
+                self.val.write(v);
+                Poll::SendOnClosed
+            }
+        }
+    }
+
+    unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+        // SAFETY: the caller owns `sg`; the lock is held (contract).
+        unsafe {
+            (*sg).elem = self.val.as_mut_ptr().cast();
+            self.c.expect("enqueue of a nil arm").enqueue_send(sg);
+        }
+    }
+
+    unsafe fn remove(&mut self, sg: *mut Sudog) {
+        // SAFETY: forwarded contract.
+        unsafe { self.c.expect("remove of a nil arm").remove_send(sg) }
+    }
+
+    fn woke(&mut self, success: bool) -> bool {
+        if success {
+            // The receiver moved the value out of `val`.
+            self.state = ArmState::Done;
+        }
+        success
+    }
+
+    fn fire(&mut self) {
+        self.fired = true;
+    }
+}
+
+fn addr(arms: &[&mut dyn Arm], i: u16) -> usize {
+    arms[i as usize].chan().map_or(0, |(a, _)| a)
+}
+
+fn sellock(arms: &[&mut dyn Arm], lockorder: &[u16]) {
+    let mut last = 0;
+    for &i in lockorder {
+        let (a, l) = arms[i as usize]
+            .chan()
+            .expect("nil arms are not in lock order");
+        if a != last {
+            last = a;
+            l.lock();
+        }
+    }
+}
+
+fn selunlock(arms: &[&mut dyn Arm], lockorder: &[u16]) {
+    // Reverse order, each distinct channel once (Go unlocks the last of a run of duplicates).
+    for k in (0..lockorder.len()).rev() {
+        let (a, l) = arms[lockorder[k] as usize]
+            .chan()
+            .expect("nil arms are not in lock order");
+        if k > 0 && addr(arms, lockorder[k - 1]) == a {
+            continue;
+        }
+        l.unlock();
+    }
+}
+
+struct ParkArgs<'s, 'a> {
+    arms: &'s [&'s mut (dyn Arm + 'a)],
+    lockorder: &'s [u16],
+}
+
+/// # Safety
+/// `arg` is a `ParkArgs` on the parked G's stack, whose channels that G locked.
+unsafe fn selparkcommit(_gp: GPtr, arg: *mut ()) -> bool {
+    // SAFETY: per the contract; the G is parked so nothing else uses its stack.
+    let a = unsafe { &*(arg as *const ParkArgs<'_, '_>) };
+    selunlock(a.arms, a.lockorder);
+    true
+}
+
+/// Go's `selectgo`: picks one ready arm at random, or (if `block`) waits for one. Returns the
+/// chosen arm's index, or `None` if `!block` and nothing was ready. `pollorder` and
+/// `lockorder` are scratch space at least `arms.len()` long; `fired[i]` is set for the chosen
+/// arm.
+///
+/// # Panics
+/// "send on closed channel" if the chosen arm sends on a closed channel; if it must wait
+/// outside a goroutine.
+pub fn selectgo(
+    arms: &mut [&mut dyn Arm],
+    pollorder: &mut [u16],
+    lockorder: &mut [u16],
+    block: bool,
+) -> Option<usize> {
+    let n = arms.len();
+    assert!(n <= u16::MAX as usize && pollorder.len() >= n && lockorder.len() >= n);
+    // 1. Poll order: a uniform shuffle of the non-nil arms.
+    let mut norder = 0usize;
+    for (i, arm) in arms.iter().enumerate() {
+        if arm.chan().is_none() {
+            continue;
+        }
+        let j = cheaprandn(norder as u32 + 1) as usize;
+        pollorder[norder] = pollorder[j];
+        pollorder[j] = i as u16;
+        norder += 1;
+    }
+    let pollorder = &pollorder[..norder];
+    // 2. Lock order: by channel address.
+    let lockorder = &mut lockorder[..norder];
+    lockorder.copy_from_slice(pollorder);
+    lockorder.sort_unstable_by_key(|&i| addr(arms, i));
+    let lockorder = &*lockorder;
+
+    sellock(arms, lockorder);
+    // 3. Pass 1: anything ready now?
+    for &i in pollorder {
+        // SAFETY: every channel is locked.
+        match unsafe { arms[i as usize].poll() } {
+            Poll::NotReady => continue,
+            Poll::Ready(w) => {
+                selunlock(arms, lockorder);
+                if let Some(gp) = w {
+                    goready(gp);
+                }
+                return Some(i as usize);
+            }
+            Poll::SendOnClosed => {
+                selunlock(arms, lockorder);
+                panic!("send on closed channel");
+            }
+        }
+    }
+    // 4. default.
+    if !block {
+        selunlock(arms, lockorder);
+        return None;
+    }
+    let Some(gp) = getg() else {
+        selunlock(arms, lockorder);
+        outside_goroutine("block in select")
+    };
+    // 5. Pass 2: enqueue one sudog per arm, in lock order, chained through `waitlink`.
+    // ORDERING: no waker can see our sudogs until we unlock (after parking), which publishes
+    // these stores.
+    gp.selectdone.store(0, Ordering::Relaxed);
+    gp.param.store(std::ptr::null_mut(), Ordering::Relaxed);
+    let mut head: *mut Sudog = std::ptr::null_mut();
+    let mut tail: *mut Sudog = std::ptr::null_mut();
+    for &i in lockorder {
+        let sg = acquire_sudog();
+        // SAFETY: `sg` is ours; every channel is locked.
+        unsafe {
+            (*sg).g = Some(gp);
+            (*sg).is_select = true;
+            (*sg).success = false;
+            (*sg).ticket = i as u32;
+            (*sg).c = arms[i as usize]
+                .chan()
+                .map_or(std::ptr::null(), |(a, _)| a as *const ());
+            arms[i as usize].enqueue(sg);
+            if tail.is_null() {
+                head = sg;
+            } else {
+                (*tail).waitlink = sg;
+            }
+        }
+        tail = sg;
+    }
+    {
+        let args = ParkArgs {
+            arms: &*arms,
+            lockorder,
+        };
+        // SAFETY: the arms and orders stay on this G's stack while it is parked (stacks never
+        // move); the unlock function only releases the channel locks this G holds, after it
+        // is off its stack, and every sudog is on a queue guarded by one of those locks.
+        unsafe {
+            gopark(
+                Some(selparkcommit),
+                &args as *const ParkArgs<'_, '_> as *mut (),
+                WaitReason::Select,
+            )
+        };
+    }
+    // 7. Pass 3: find the winner, dequeue the losers.
+    sellock(arms, lockorder);
+    // ORDERING: Acquire pairs with the waker's Release store of `param`.
+    gp.selectdone.store(0, Ordering::Relaxed);
+    let winner = gp.param.swap(std::ptr::null_mut(), Ordering::Acquire);
+    let mut chosen = None;
+    let mut success = false;
+    let mut sg = head;
+    for &i in lockorder {
+        // SAFETY: `sg` walks the sudogs we enqueued, in the same lock order; every channel is
+        // locked, so no waker touches them now.
+        unsafe {
+            let next = (*sg).waitlink;
+            if sg == winner {
+                chosen = Some(i as usize);
+                success = (*sg).success;
+            } else {
+                arms[i as usize].remove(sg);
+            }
+            (*sg).waitlink = std::ptr::null_mut();
+            release_sudog(sg);
+            sg = next;
+        }
+    }
+    selunlock(arms, lockorder);
+    let i = chosen.unwrap_or_else(|| gort_runtime::throw!("selectgo: bad wakeup"));
+    if !arms[i].woke(success) {
+        panic!("send on closed channel");
+    }
+    Some(i)
+}
+
+/// Runs a select over `arms` and marks the chosen arm (read back by `into_outcome`). Used by
+/// `select!`.
+#[doc(hidden)]
+pub fn run_select(
+    arms: &mut [&mut dyn Arm],
+    pollorder: &mut [u16],
+    lockorder: &mut [u16],
+    block: bool,
+) {
+    if let Some(i) = selectgo(arms, pollorder, lockorder, block) {
+        arms[i].fire();
+    }
+}
+
+/// `select {}`: blocks the goroutine forever (Go's `block`).
+#[doc(hidden)]
+pub fn block_forever() -> ! {
+    if getg().is_none() {
+        outside_goroutine("block in an empty select");
+    }
+    loop {
+        // SAFETY: no unlock function and no wait queue: nothing can ready this G.
+        unsafe { gopark(None, std::ptr::null_mut(), WaitReason::SelectNoCases) };
+    }
+}
+
+/// Go's `select` statement. Arms: `recv(c) -> v => body`, `send(c, v) => body`, and at most
+/// one `default => body`. `v` is an `Option<T>` (`None`: closed). A body is a block (no comma
+/// needed after it) or an expression followed by a comma.
+///
+/// Operands (channels and values to send) are evaluated once, in source order, before an arm
+/// is chosen. Among ready arms one is chosen uniformly at random; without `default` the
+/// goroutine parks until one is ready. Nil channels never become ready. The macro is an
+/// expression, and `break`/`continue`/`return` in a body act on the enclosing code.
+/// `select! {}` blocks forever.
+///
+/// ```
+/// gort::run(|| {
+///     let a = gort::chan::<i32>(1);
+///     let b = gort::chan::<&str>(1);
+///     b.send("hi");
+///     let got = gort::select! {
+///         recv(a) -> v => format!("a: {v:?}"),
+///         recv(b) -> v => format!("b: {v:?}"),
+///     };
+///     assert_eq!(got, "b: Some(\"hi\")");
+///     let r = gort::select! {
+///         send(a, 7) => "sent",
+///         default => "full",
+///     };
+///     assert_eq!(r, "sent");
+/// });
+/// ```
+#[macro_export]
+macro_rules! select {
+    () => {
+        $crate::select::block_forever()
+    };
+    ($($arms:tt)+) => {
+        $crate::__select_parse!(
+            (__gort_s0 __gort_s1 __gort_s2 __gort_s3 __gort_s4 __gort_s5 __gort_s6 __gort_s7
+             __gort_s8 __gort_s9 __gort_s10 __gort_s11 __gort_s12 __gort_s13 __gort_s14
+             __gort_s15 __gort_s16 __gort_s17 __gort_s18 __gort_s19 __gort_s20 __gort_s21
+             __gort_s22 __gort_s23 __gort_s24 __gort_s25 __gort_s26 __gort_s27 __gort_s28
+             __gort_s29 __gort_s30 __gort_s31)
+            ()
+            ()
+            $($arms)+
+        )
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_parse {
+    // A comma left after a block body.
+    (($($names:ident)*) ($($acc:tt)*) ($($def:tt)*) , $($rest:tt)*) => {
+        $crate::__select_parse!(($($names)*) ($($acc)*) ($($def)*) $($rest)*)
+    };
+    // recv(c) -> v => { ... }
+    (($name:ident $($names:ident)*) ($($acc:tt)*) ($($def:tt)*)
+        recv($c:expr) -> $v:pat => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($names)*) ($($acc)* [$name recv ($c) (()) ($v) $body])
+            ($($def)*) $($rest)*)
+    };
+    // recv(c) -> v => expr,
+    (($name:ident $($names:ident)*) ($($acc:tt)*) ($($def:tt)*)
+        recv($c:expr) -> $v:pat => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(($($names)*) ($($acc)* [$name recv ($c) (()) ($v) { $body }])
+            ($($def)*) $($($rest)*)?)
+    };
+    // send(c, v) => { ... }
+    (($name:ident $($names:ident)*) ($($acc:tt)*) ($($def:tt)*)
+        send($c:expr, $val:expr) => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($names)*) ($($acc)* [$name send ($c) ($val) (()) $body])
+            ($($def)*) $($rest)*)
+    };
+    // send(c, v) => expr,
+    (($name:ident $($names:ident)*) ($($acc:tt)*) ($($def:tt)*)
+        send($c:expr, $val:expr) => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(($($names)*) ($($acc)* [$name send ($c) ($val) (()) { $body }])
+            ($($def)*) $($($rest)*)?)
+    };
+    // default => { ... }
+    (($($names:ident)*) ($($acc:tt)*) () default => $body:block $($rest:tt)*) => {
+        $crate::__select_parse!(($($names)*) ($($acc)*) ($body) $($rest)*)
+    };
+    // default => expr,
+    (($($names:ident)*) ($($acc:tt)*) () default => $body:expr $(, $($rest:tt)*)?) => {
+        $crate::__select_parse!(($($names)*) ($($acc)*) ({ $body }) $($($rest)*)?)
+    };
+    // Done: only default.
+    (($($names:ident)*) () ($def:block)) => {
+        $def
+    };
+    // Done.
+    (($($names:ident)*) ($($acc:tt)+) ($($def:tt)*)) => {
+        $crate::__select_expand!(($($acc)+) ($($def)*))
+    };
+    (($($names:ident)*) ($($acc:tt)*) ($($def:tt)*) $($bad:tt)+) => {
+        ::core::compile_error!(
+            "select!: expected `recv(c) -> v => body`, `send(c, v) => body` or `default => body` \
+             (at most one default, at most 32 arms)"
+        )
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_expand {
+    (($([$name:ident $kind:ident ($c:expr) ($x:expr) ($p:pat) $body:block])+) ($($def:block)?)) => {
+        // Operands are evaluated here, once, in source order; temporaries live to the end.
+        match ($( (&$c, $x), )+) {
+            ($($name,)+) => {
+                $( let mut $name = $crate::__select_arm!($kind $name); )+
+                {
+                    let mut __gort_arms = [$(&mut $name as &mut dyn $crate::select::Arm),+];
+                    let mut __gort_poll = [$($crate::__select_zero!($name)),+];
+                    let mut __gort_lock = [$($crate::__select_zero!($name)),+];
+                    $crate::select::run_select(
+                        &mut __gort_arms,
+                        &mut __gort_poll,
+                        &mut __gort_lock,
+                        $crate::__select_block!($($def)?),
+                    );
+                }
+                $( let $name = $name.into_outcome(); )+
+                $( if let ::core::option::Option::Some($p) = $name $body else )+
+                { $crate::__select_default!($($def)?) }
+            }
+        }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_arm {
+    (recv $name:ident) => {
+        $crate::select::RecvArm::new($name.0)
+    };
+    (send $name:ident) => {
+        $crate::select::SendArm::new($name.0, $name.1)
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_zero {
+    ($name:ident) => {
+        0u16
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_block {
+    () => {
+        true
+    };
+    ($def:block) => {
+        false
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __select_default {
+    () => {
+        ::core::unreachable!("select!: no arm fired in a blocking select")
+    };
+    ($def:block) => {
+        $def
+    };
+}
