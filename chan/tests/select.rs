@@ -177,7 +177,8 @@ fn control_flow_in_bodies() {
         }
         assert_eq!(got, [1, 3, 5, 7, 9]);
         fn first(c: &Chan<i32>) -> i32 {
-            select! { recv(c) -> v => return v.unwrap_or(-1) }
+            select! { recv(c) -> v => { if let Some(x) = v { return x; } } }
+            -1
         }
         assert_eq!(first(&a), -1);
     });
