@@ -21,6 +21,8 @@
 pub use gort_chan::{chan, select, Chan, Receiver, Sender, TryRecvError, TrySendError};
 pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
 
+pub mod time;
+
 /// Go's sync package.
 pub mod sync {
     pub use gort_sync::*;

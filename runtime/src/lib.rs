@@ -36,6 +36,7 @@ pub(crate) mod loom;
 pub mod metrics;
 pub mod sched;
 pub mod sema;
+pub mod time;
 
 pub use metrics::Metrics;
 pub use sched::proc::{Builder, JoinHandle, Panic};

@@ -111,6 +111,8 @@ pub struct Sched {
     pub(crate) allglock: RawLock,
     pub(crate) allgs: UnsafeCell<Vec<GPtr>>,
     pub(crate) stats: Stats,
+    /// Timers, run by sysmon (see `time`).
+    pub(crate) timers: crate::time::Timers,
     /// M0, the thread that called `run`; woken at shutdown.
     pub(crate) m0: std::sync::OnceLock<&'static M>,
 }
@@ -159,6 +161,7 @@ impl Sched {
             allglock: RawLock::new(),
             allgs: UnsafeCell::new(Vec::new()),
             stats: Stats::default(),
+            timers: crate::time::Timers::new(),
             m0: std::sync::OnceLock::new(),
         }))
     }

@@ -463,6 +463,10 @@ pub(crate) fn checkdead_locked(sched: &'static Sched) {
     if sched.runqsize.load(Ordering::SeqCst) > 0 {
         crate::throw!("checkdead: runnable g");
     }
+    // A pending timer will wake something (Go: "if any P has timers, return").
+    if sched.timers.live() > 0 {
+        return;
+    }
     sched.lock.unlock();
     let dump = crate::sched::trace::goroutine_dump(sched);
     eprintln!("fatal error: all goroutines are asleep - deadlock!\n\n{dump}");

@@ -52,9 +52,22 @@ fn sysmon(sched: &'static Sched) {
             delay_us *= 2;
         }
         delay_us = delay_us.min(10_000);
+        let now = sched.nanotime();
+        let mut sleep_ns = delay_us as i64 * 1000;
+        if let Some(next) = sched.timers.next_when() {
+            sleep_ns = sleep_ns.min((next - now).max(0));
+        }
+        // ORDERING: SeqCst pairs with the load in `Timers::push`: a timer added after this
+        // store and earlier than the deadline wakes us.
         sched
-            .sysmon_note
-            .sleep_timeout(Duration::from_micros(delay_us));
+            .timers
+            .sysmon_wake_at
+            .store(now + sleep_ns, Ordering::SeqCst);
+        if sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) && sleep_ns > 0 {
+            sched
+                .sysmon_note
+                .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
+        }
         if sched.is_shutdown() {
             return;
         }
@@ -64,7 +77,21 @@ fn sysmon(sched: &'static Sched) {
                 // ORDERING: SeqCst with `pidleget_locked`'s check, both under the lock.
                 sched.sysmonwait.store(true, Ordering::SeqCst);
                 sched.lock.unlock();
-                sched.sysmon_note.sleep_timeout(Duration::from_secs(60));
+                // Deep sleep, but never past the next timer.
+                let now = sched.nanotime();
+                let mut sleep_ns = 60_000_000_000i64;
+                if let Some(next) = sched.timers.next_when() {
+                    sleep_ns = sleep_ns.min((next - now).max(0));
+                }
+                sched
+                    .timers
+                    .sysmon_wake_at
+                    .store(now + sleep_ns, Ordering::SeqCst);
+                if sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) && sleep_ns > 0 {
+                    sched
+                        .sysmon_note
+                        .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
+                }
                 sched.lock.lock();
                 sched.sysmonwait.store(false, Ordering::SeqCst);
                 idle = 0;
@@ -75,6 +102,7 @@ fn sysmon(sched: &'static Sched) {
                 return;
             }
         }
+        sched.timers.run_due(sched.nanotime());
         let now = sched.nanotime();
         // ORDERING: a diagnostic clock; readers tolerate staleness.
         sched.coarse_now.store(now, Ordering::Relaxed);
