@@ -18,7 +18,7 @@
     clippy::missing_safety_doc
 )]
 
-pub use gort_chan::{chan, select, Chan, Receiver, Sender, TryRecvError, TrySendError};
+pub use gort_chan::{chan, select, Chan, Receiver, Select, Sender, TryRecvError, TrySendError};
 pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
 
 pub mod time;

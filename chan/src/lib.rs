@@ -7,10 +7,12 @@
     clippy::missing_safety_doc
 )]
 
+mod dynselect;
 mod hchan;
 pub mod select;
 mod waitq;
 
+pub use dynselect::Select;
 pub use hchan::{TryRecvError, TrySendError};
 
 use gort_runtime::rt::{getg, gopark, outside_goroutine, WaitReason};

@@ -63,6 +63,29 @@ pub unsafe trait Arm {
     fn woke(&mut self, success: bool) -> bool;
     /// Marks this arm as the chosen one.
     fn fire(&mut self);
+    /// Whether the arm can never fire again (a send arm whose value was sent).
+    fn spent(&self) -> bool {
+        false
+    }
+}
+
+/// An arm on the nil channel: never ready. Stands in for disabled arms of a dynamic select.
+pub(crate) struct NilArm;
+
+// SAFETY: no channel, so nothing is ever enqueued.
+unsafe impl Arm for NilArm {
+    fn chan(&self) -> Option<(usize, &RawLock)> {
+        None
+    }
+    unsafe fn poll(&mut self) -> Poll {
+        Poll::NotReady
+    }
+    unsafe fn enqueue(&mut self, _sg: *mut Sudog) {}
+    unsafe fn remove(&mut self, _sg: *mut Sudog) {}
+    fn woke(&mut self, _success: bool) -> bool {
+        true
+    }
+    fn fire(&mut self) {}
 }
 
 /// A channel usable in a select arm: `Chan<T>`, `Sender<T>`, `Receiver<T>`, or a reference.
@@ -126,7 +149,12 @@ impl<'a, T: Send> RecvArm<'a, T> {
     /// `Some(received)` if this arm was chosen (`received` is `None` if the channel was
     /// closed), `None` if another arm was.
     pub fn into_outcome(mut self) -> Option<Option<T>> {
-        if !self.fired {
+        self.take()
+    }
+
+    /// As `into_outcome`, leaving the arm ready for another select.
+    pub(crate) fn take(&mut self) -> Option<Option<T>> {
+        if !std::mem::replace(&mut self.fired, false) {
             return None;
         }
         let st = std::mem::replace(&mut self.state, ArmState::Pending);
@@ -236,6 +264,10 @@ impl<T> Drop for SendArm<'_, T> {
 unsafe impl<T: Send> Arm for SendArm<'_, T> {
     fn chan(&self) -> Option<(usize, &RawLock)> {
         self.c.map(|c| (c as *const HChan<T> as usize, c.lock()))
+    }
+
+    fn spent(&self) -> bool {
+        self.state == ArmState::Done
     }
 
     unsafe fn poll(&mut self) -> Poll {

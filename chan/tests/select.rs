@@ -381,3 +381,59 @@ fn go_select_stress() {
         assert_eq!(n, [2 * N; 4]);
     });
 }
+
+// --- gort::Select, the dynamic form ---
+
+#[test]
+fn dynamic_select_over_a_runtime_built_list() {
+    use gort::Select;
+    use std::time::Duration;
+    for_each_procs(|| {
+        let chans: Vec<Chan<usize>> = (0..8).map(|_| chan(0)).collect();
+        let hs: Vec<_> = chans
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let c = c.clone();
+                gort::go(move || {
+                    c.send(i * 10);
+                    c.close();
+                })
+            })
+            .collect();
+        let mut sel = Select::new();
+        let ids: Vec<usize> = chans.iter().map(|c| sel.recv(c)).collect();
+        let mut got = Vec::new();
+        let mut closed = 0;
+        while closed < 8 {
+            let i = sel.select();
+            match sel.take_recv::<usize>(i) {
+                Some(v) => got.push((ids.iter().position(|&x| x == i).unwrap(), v)),
+                None => {
+                    // Closed: disable the arm, as Go code sets the channel to nil.
+                    sel.disable(i);
+                    closed += 1;
+                }
+            }
+        }
+        got.sort();
+        assert_eq!(got, (0..8).map(|i| (i, i * 10)).collect::<Vec<_>>());
+        for h in hs {
+            h.join().unwrap();
+        }
+        // try_select and select_timeout.
+        let empty = chan::<u8>(0);
+        let full = chan::<u8>(1);
+        let mut sel = Select::new();
+        let r = sel.recv(&empty);
+        assert_eq!(sel.try_select(), None);
+        assert_eq!(sel.select_timeout(Duration::from_millis(2)), None);
+        let s = sel.send(&full, 7);
+        assert_eq!(sel.select(), s);
+        assert!(sel.is_sent(s));
+        assert_eq!(full.recv(), Some(7));
+        // The spent send arm is disabled now; only the receive arm remains.
+        assert_eq!(sel.select_timeout(Duration::from_millis(2)), None);
+        let _ = r;
+    });
+}
