@@ -119,7 +119,9 @@ pub mod rt {
     pub use crate::lock::RawLock;
     pub use crate::sched::g::{GPtr, GStatus, WaitReason};
     pub use crate::sched::m::{cheaprandn, getg};
-    pub use crate::sched::park::{gopark, goready, outside_goroutine, preempt_point};
+    pub use crate::sched::park::{
+        can_spin, do_spin, gopark, goready, goyield, outside_goroutine, preempt_point,
+    };
     pub use crate::sched::sudog::{acquire_sudog, release_sudog, Sudog};
-    pub use crate::sema::{semacquire, semrelease};
+    pub use crate::sema::{semacquire, semrelease, NotifyList};
 }

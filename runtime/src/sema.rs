@@ -138,12 +138,14 @@ pub fn semrelease(addr: &AtomicU32, handoff: bool) {
     // SAFETY: the root lock is held.
     let s = unsafe { dequeue(root, addr.as_ptr().cast()) };
     let mut gp = None;
+    let mut handed = false;
     if !s.is_null() {
         root.nwait.fetch_sub(1, Ordering::SeqCst);
         // SAFETY: `s` was just dequeued under the lock; its G is parked and cannot touch it.
         unsafe {
             if handoff && cansemacquire(addr) {
                 (*s).ticket = 1;
+                handed = true;
             }
             gp = (*s).g;
         }
@@ -151,6 +153,11 @@ pub fn semrelease(addr: &AtomicU32, handoff: bool) {
     root.lock.unlock();
     if let Some(gp) = gp {
         goready(gp);
+        // A direct hand-off: let the waiter run now on this P, inheriting the time slice, so
+        // a starving Mutex waiter is not overtaken again (Go issue 33747).
+        if handed {
+            crate::sched::park::goyield();
+        }
     }
 }
 
@@ -207,4 +214,178 @@ unsafe fn dequeue(root: &SemaRoot, addr: *mut u8) -> *mut Sudog {
         (*s).prev = ptr::null_mut();
         s
     }
+}
+
+/// Go's `notifyList`: the ticket-based wait list under `sync.Cond`. `add` takes a ticket
+/// before the caller releases its lock; `wait(t)` parks unless ticket `t` was already
+/// notified; `notify_one` wakes the waiter holding the oldest unnotified ticket, `notify_all`
+/// every one. Tickets make a signal between `add` and `wait` impossible to lose.
+///
+/// # Invariants
+/// `wait` is the next ticket to hand out (atomic); `notify` is the next ticket to notify
+/// (written under `lock`, read lock-free as a fast path). The list holds sudogs with
+/// `ticket` in `[notify, wait)` in no particular order.
+pub struct NotifyList {
+    wait: AtomicU32,
+    notify: AtomicU32,
+    lock: RawLock,
+    head: UnsafeCell<*mut Sudog>,
+    tail: UnsafeCell<*mut Sudog>,
+}
+
+// SAFETY: the list is only touched with `lock` held.
+unsafe impl Sync for NotifyList {}
+// SAFETY: as above.
+unsafe impl Send for NotifyList {}
+
+impl Default for NotifyList {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// `a < b` in ticket order, tolerating wrap-around (Go's `less`).
+fn ticket_less(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) < 0
+}
+
+impl NotifyList {
+    /// An empty list.
+    pub const fn new() -> NotifyList {
+        NotifyList {
+            wait: AtomicU32::new(0),
+            notify: AtomicU32::new(0),
+            lock: RawLock::new(),
+            head: UnsafeCell::new(ptr::null_mut()),
+            tail: UnsafeCell::new(ptr::null_mut()),
+        }
+    }
+
+    /// Takes a ticket. Go: `notifyListAdd`.
+    pub fn add(&self) -> u32 {
+        // ORDERING: SeqCst: the ticket order is the notification order.
+        self.wait.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Parks until ticket `t` is notified (returns at once if it already was).
+    ///
+    /// # Panics
+    /// If it must wait outside a goroutine.
+    ///
+    /// Go: `notifyListWait`.
+    pub fn wait(&self, t: u32, reason: WaitReason) {
+        self.lock.lock();
+        // ORDERING: `notify` is written under the lock we hold.
+        if ticket_less(t, self.notify.load(Ordering::Relaxed)) {
+            self.lock.unlock();
+            return;
+        }
+        let Some(gp) = getg() else {
+            self.lock.unlock();
+            outside_goroutine("wait on a sync.Cond")
+        };
+        let s = acquire_sudog();
+        // SAFETY: `s` is ours; the lock is held for the list.
+        unsafe {
+            (*s).g = Some(gp);
+            (*s).ticket = t;
+            let tail = &mut *self.tail.get();
+            if tail.is_null() {
+                *self.head.get() = s;
+            } else {
+                (**tail).next = s;
+            }
+            *tail = s;
+        }
+        // SAFETY: the sudog is on our list, guarded by `self.lock`, which the unlock function
+        // releases after the G is off its stack.
+        unsafe {
+            gopark(
+                Some(unlock_notify),
+                &self.lock as *const RawLock as *mut (),
+                reason,
+            );
+            release_sudog(s);
+        }
+    }
+
+    /// Wakes every waiter. Go: `notifyListNotifyAll`.
+    pub fn notify_all(&self) {
+        // ORDERING: fast path: nothing to do if no ticket was handed out since the last
+        // notification; SeqCst against `add`.
+        if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
+            return;
+        }
+        self.lock.lock();
+        // SAFETY: the lock is held.
+        let mut s = unsafe { std::mem::replace(&mut *self.head.get(), ptr::null_mut()) };
+        // SAFETY: the lock is held.
+        unsafe { *self.tail.get() = ptr::null_mut() };
+        self.notify
+            .store(self.wait.load(Ordering::SeqCst), Ordering::SeqCst);
+        self.lock.unlock();
+        while !s.is_null() {
+            // SAFETY: the detached list is ours; each G is parked until we ready it, and we
+            // read `next` before readying.
+            unsafe {
+                let next = (*s).next;
+                (*s).next = ptr::null_mut();
+                let gp = (*s).g.expect("waiter without G");
+                s = next;
+                goready(gp);
+            }
+        }
+    }
+
+    /// Wakes the waiter with the oldest unnotified ticket. Go: `notifyListNotifyOne`.
+    pub fn notify_one(&self) {
+        // ORDERING: as in `notify_all`.
+        if self.wait.load(Ordering::SeqCst) == self.notify.load(Ordering::SeqCst) {
+            return;
+        }
+        self.lock.lock();
+        let t = self.notify.load(Ordering::SeqCst);
+        if t == self.wait.load(Ordering::SeqCst) {
+            self.lock.unlock();
+            return;
+        }
+        self.notify.store(t.wrapping_add(1), Ordering::SeqCst);
+        // Find the waiter with ticket t. If it has not enqueued yet it will see that `t` was
+        // notified and not park.
+        let mut prev: *mut Sudog = ptr::null_mut();
+        // SAFETY: the lock is held; the list is ours.
+        let mut s = unsafe { *self.head.get() };
+        while !s.is_null() {
+            // SAFETY: as above.
+            unsafe {
+                if (*s).ticket == t {
+                    let next = (*s).next;
+                    if prev.is_null() {
+                        *self.head.get() = next;
+                    } else {
+                        (*prev).next = next;
+                    }
+                    if *self.tail.get() == s {
+                        *self.tail.get() = prev;
+                    }
+                    (*s).next = ptr::null_mut();
+                    let gp = (*s).g.expect("waiter without G");
+                    self.lock.unlock();
+                    goready(gp);
+                    return;
+                }
+                prev = s;
+                s = (*s).next;
+            }
+        }
+        self.lock.unlock();
+    }
+}
+
+/// # Safety
+/// `arg` is a `NotifyList`'s lock held by the parked G.
+unsafe fn unlock_notify(_gp: GPtr, arg: *mut ()) -> bool {
+    // SAFETY: per the contract.
+    unsafe { &*(arg as *const RawLock) }.unlock();
+    true
 }

@@ -6,6 +6,14 @@
     clippy::missing_safety_doc
 )]
 
+mod cond;
+mod mutex;
+mod once;
+mod rwmutex;
 mod waitgroup;
 
+pub use cond::Cond;
+pub use mutex::{Mutex, MutexGuard, RawMutex};
+pub use once::{Once, OnceValue};
+pub use rwmutex::{RawRwMutex, RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
 pub use waitgroup::WaitGroup;

@@ -27,6 +27,9 @@ pub(crate) enum Suspend {
     Yield,
     /// Preempted by sysmon at a check point: back to the global run queue.
     Preempt,
+    /// `goyield`: to the tail of this P's local run queue (a semaphore hand-off lets the woken
+    /// waiter run now).
+    YieldLocal,
 }
 
 pub(crate) type Coro = Coroutine<(), Suspend, (), StackSlot>;

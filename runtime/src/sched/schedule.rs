@@ -97,6 +97,12 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 }
                 return;
             }
+            CoroutineResult::Yield(Suspend::YieldLocal) => {
+                gp.status.set(GStatus::Running, GStatus::Runnable);
+                // SAFETY: this M holds `pp`.
+                unsafe { crate::sched::runq::runq_put(sched, pp, gp, false) };
+                return;
+            }
             CoroutineResult::Return(()) => {
                 crate::sched::proc::gdestroy(mp, gp);
                 return;
