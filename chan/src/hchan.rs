@@ -13,13 +13,13 @@
 //!   (`len`, and checks that only need a hint).
 
 use crate::waitq::WaitQ;
+use gort_runtime::loom::{AtomicBool, AtomicUsize, Ordering};
 use gort_runtime::rt::{
     acquire_sudog, getg, gopark, goready, outside_goroutine, preempt_point, release_sudog, GPtr,
     RawLock, Sudog, WaitReason,
 };
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Why a non-blocking send failed; the value comes back.
 #[derive(Clone, Copy, PartialEq, Eq)]

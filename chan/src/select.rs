@@ -19,12 +19,12 @@
 
 use crate::hchan::{HChan, RecvHeld, SendHeld};
 use crate::{Chan, Receiver, Sender};
+use gort_runtime::loom::Ordering;
 use gort_runtime::rt::{
     acquire_sudog, cheaprandn, getg, gopark, goready, outside_goroutine, release_sudog, GPtr,
     RawLock, Sudog, WaitReason,
 };
 use std::mem::MaybeUninit;
-use std::sync::atomic::Ordering;
 
 /// What polling an arm with its channel locked found.
 pub enum Poll {

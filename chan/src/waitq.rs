@@ -69,8 +69,8 @@ impl WaitQ {
                         .compare_exchange(
                             0,
                             1,
-                            std::sync::atomic::Ordering::AcqRel,
-                            std::sync::atomic::Ordering::Acquire,
+                            gort_runtime::loom::Ordering::AcqRel,
+                            gort_runtime::loom::Ordering::Acquire,
                         )
                         .is_err()
                     {

@@ -32,7 +32,8 @@ pub fn fatal_error(msg: &str) -> ! {
 pub mod coro;
 pub mod env;
 pub mod lock;
-pub(crate) mod loom;
+#[doc(hidden)]
+pub mod loom;
 pub mod metrics;
 pub mod sched;
 pub mod sema;

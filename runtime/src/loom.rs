@@ -2,12 +2,18 @@
 //! `src/loom/mod.rs`). Every atomic in the runtime is imported from here so that the lock-free
 //! protocols can be model-checked by swapping this module.
 
+//! gort's channel and sync crates import their atomics from here too (`gort_runtime::loom`), so
+//! one switch covers the whole workspace. `.ci/run` fails if std's atomics are named anywhere
+//! else.
+
 #[cfg(not(loom))]
-pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering,
+pub use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+    AtomicUsize, Ordering,
 };
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering,
+pub use loom::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+    AtomicUsize, Ordering,
 };

@@ -14,10 +14,10 @@
 //! Waiting parks the goroutine, never the OS thread. Guards may be sent between goroutines (a
 //! Go mutex is not tied to a goroutine), so `MutexGuard: Send` when `T: Send`.
 
+use gort_runtime::loom::{AtomicI32, AtomicU32, Ordering};
 use gort_runtime::rt::{can_spin, do_spin, semacquire, semrelease, WaitReason};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 use std::time::Instant;
 
 const LOCKED: i32 = 1;

@@ -7,8 +7,8 @@
 //! a bare compare-and-swap would be wrong (Go's once.go comment).
 
 use crate::mutex::RawMutex;
+use gort_runtime::loom::{AtomicBool, AtomicU32, Ordering};
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 /// Runs a function exactly once (Go's `sync.Once`).
 #[derive(Default)]

@@ -10,10 +10,10 @@
 //! again while a writer waits deadlocks, as in Go).
 
 use crate::mutex::RawMutex;
+use gort_runtime::loom::{AtomicI32, AtomicU32, Ordering};
 use gort_runtime::rt::{semacquire, semrelease, WaitReason};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering};
 
 /// Go's `rwmutexMaxReaders`.
 const MAX_READERS: i32 = 1 << 30;

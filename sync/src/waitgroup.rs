@@ -6,8 +6,8 @@
 //! semaphore once per waiter. `wait` CASes the waiter count up and parks on the semaphore.
 //! Misuse panics with Go's messages.
 
+use gort_runtime::loom::{AtomicU32, AtomicU64, Ordering};
 use gort_runtime::rt::{semacquire, semrelease, WaitReason};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// Waits for a collection of goroutines to finish.
 #[derive(Default)]

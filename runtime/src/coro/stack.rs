@@ -12,9 +12,9 @@
 //!   Nothing is ever unmapped: a slab outlives every goroutine that used it.
 
 use crate::lock::RawLock;
+use crate::loom::{AtomicU8, Ordering};
 use corosensei::stack::{Stack, StackPointer};
 use std::cell::UnsafeCell;
-use std::sync::atomic::{AtomicU8, Ordering};
 
 /// The default usable stack size of a goroutine: 256 KiB of address space, of which only the
 /// touched pages cost memory. Go starts at 2 KiB and grows; a Rust stack cannot move, so gort

@@ -126,7 +126,9 @@ pub(crate) unsafe fn runq_steal(pp: &P, p2: &P, steal_runnext: bool) -> Option<G
         if !next.is_null() {
             if p2.status() == PStatus::Running {
                 // The victim is about to run it: a channel hand-off takes ~50 ns, so 3 us
-                // gives it ample time (Go's runqgrab comment).
+                // gives it ample time (Go's runqgrab comment). This runs on a spinning M
+                // that holds no G, so sleeping the thread is what is meant.
+                #[allow(clippy::disallowed_methods)]
                 std::thread::sleep(std::time::Duration::from_micros(3));
             }
             // ORDERING: Acquire takes ownership of the G published by the owner's swap.

@@ -311,7 +311,7 @@ pub(crate) fn wakep(sched: &'static Sched) {
     }
     // ORDERING: SeqCst fence: the StoreLoad between publishing the G (a Release store into a
     // run queue) and reading `nmspinning` below ("submit" in docs/design.md).
-    std::sync::atomic::fence(Ordering::SeqCst);
+    crate::loom::fence(Ordering::SeqCst);
     // No idle P and a spinner already requested: the full path below would only store
     // `needspinning = 1` again. An M about to idle its P checks `needspinning` under the lock
     // and spins instead, so it will find the work we published before these SeqCst loads.
