@@ -105,6 +105,8 @@ fn run(name: &str, args: &[&str], procs: &str) -> Run {
             let _ = child.wait();
             panic!("{name} {args:?} (GOMAXPROCS={procs}) still running after {TIMEOUT:?}");
         }
+        // The test thread polls a child process; it runs no goroutines.
+        #[allow(clippy::disallowed_methods)]
         std::thread::sleep(Duration::from_millis(5));
     };
     let stdout = out.join().unwrap().expect("example stdout is UTF-8");
