@@ -52,7 +52,9 @@ fn sieve(n: usize, limit: i64) -> i64 {
     }
     let mut prime = 0;
     for _ in 0..n {
-        prime = ch.recv().expect("sieve: channel closed before the last prime");
+        prime = ch
+            .recv()
+            .expect("sieve: channel closed before the last prime");
         let ch1 = gort::chan::<i64>(0);
         let out = ch1.clone();
         handles.push(gort::go(move || filter(ch, out, prime)));

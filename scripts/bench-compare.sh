@@ -18,12 +18,15 @@
 # kept in target/bench-compare/<timestamp>/.
 #
 # Environment: GO_COUNT (default 5) sets go test -count; PROCS_LIST (default
-# "1 2") sets the GOMAXPROCS values.
+# "1 2") sets the GOMAXPROCS values; BENCH_TIMEOUT (default 1200) bounds each
+# cargo bench and go test run, in seconds: a run that hangs gets SIGQUIT
+# (gort and Go print their goroutines on it, into the log), then SIGKILL.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FILTER="${1:-}"
 GO_COUNT="${GO_COUNT:-5}"
+BENCH_TIMEOUT="${BENCH_TIMEOUT:-1200}"
 PROCS_LIST="${PROCS_LIST:-1 2}"
 GO="$ROOT/.go/bin/go"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
@@ -33,8 +36,11 @@ mkdir -p "$OUT"
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'bench-compare: %s\n' "$*" >&2; exit 1; }
 
-# Shows the end of a log and fails.
+# Shows the end of a log and fails; $3 is the exit status.
 fail_with_log() {
+    if [ "${3:-}" = 124 ] || [ "${3:-}" = 137 ]; then
+        printf 'bench-compare: %s timed out after %ss (hung?)\n' "$1" "$BENCH_TIMEOUT" >&2
+    fi
     printf 'bench-compare: %s failed; last lines of %s:\n' "$1" "$2" >&2
     tail -n 40 "$2" >&2 || true
     exit 1
@@ -42,6 +48,11 @@ fail_with_log() {
 
 command -v cargo >/dev/null || die "cargo not found"
 command -v python3 >/dev/null || die "python3 not found"
+command -v timeout >/dev/null || die "timeout (coreutils) not found"
+
+# Runs "$@" under BENCH_TIMEOUT. Not --foreground, so the signals reach the
+# whole process group: the bench binaries cargo and go test start, too.
+bounded() { timeout -s QUIT -k 15 "$BENCH_TIMEOUT" "$@"; }
 
 # Workloads: criterion id, then the Go benchmark doing the same work per op.
 WORKLOADS="sched/spawn_join BenchmarkSpawnJoin
@@ -73,6 +84,9 @@ fi
 # Never let go fetch another toolchain.
 export GOTOOLCHAIN=local
 
+loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown; }
+LOAD_START="$(loadavg)"
+
 # 2. Build the Rust benches once, so the timed runs below only run them.
 log "building the criterion benches (log: $OUT/cargo-build.log)"
 (cd "$ROOT" && cargo bench --bench sched --bench chan --no-run) \
@@ -91,9 +105,11 @@ for procs in $PROCS_LIST; do
     log "GOMAXPROCS=$procs: cargo bench (log: $dir/cargo-bench.log)"
     # --save-baseline keeps one criterion baseline per GOMAXPROCS, so the
     # change criterion reports is against the last run at the same setting.
-    (cd "$ROOT" && GOMAXPROCS=$procs cargo bench --bench sched --bench chan -- \
+    rc=0
+    (cd "$ROOT" && GOMAXPROCS=$procs bounded cargo bench --bench sched --bench chan -- \
         --noplot --save-baseline "gomaxprocs$procs" ${FILTER:+"$FILTER"}) \
-        >"$dir/cargo-bench.log" 2>&1 || fail_with_log "cargo bench (GOMAXPROCS=$procs)" "$dir/cargo-bench.log"
+        >"$dir/cargo-bench.log" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || fail_with_log "cargo bench (GOMAXPROCS=$procs)" "$dir/cargo-bench.log" "$rc"
 
     # Copy the estimates before the next GOMAXPROCS run overwrites them.
     while read -r cid _; do
@@ -104,8 +120,10 @@ for procs in $PROCS_LIST; do
     done <<<"$SELECTED"
 
     log "GOMAXPROCS=$procs: go test -bench '$GO_BENCH_RE' -count $GO_COUNT (log: $dir/go-bench.txt)"
-    (cd "$ROOT/benches/go" && GOMAXPROCS=$procs "$GO" test -run '^$' -bench "$GO_BENCH_RE" -count "$GO_COUNT") \
-        >"$dir/go-bench.txt" 2>&1 || fail_with_log "go test -bench (GOMAXPROCS=$procs)" "$dir/go-bench.txt"
+    rc=0
+    (cd "$ROOT/benches/go" && GOMAXPROCS=$procs bounded "$GO" test -run '^$' -bench "$GO_BENCH_RE" -count "$GO_COUNT" -timeout 0) \
+        >"$dir/go-bench.txt" 2>&1 || rc=$?
+    [ "$rc" = 0 ] || fail_with_log "go test -bench (GOMAXPROCS=$procs)" "$dir/go-bench.txt" "$rc"
 done
 
 # 3. The table.
@@ -116,6 +134,10 @@ done
     echo "- nproc: $(nproc)"
     cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
     [ -z "$cpu" ] || echo "- cpu: $cpu"
+    echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(loadavg) at the end"
+    if grep -qs '^ *Compiling gort' "$OUT"/gomaxprocs*/cargo-bench.log; then
+        echo "- warning: gort was rebuilt during the run (its sources changed), so the rows may come from different builds"
+    fi
     echo "- gort: median of criterion's samples (20 samples, 3 s); Go: median of $GO_COUNT runs of go test -bench"
     echo
     OUT="$OUT" SELECTED="$SELECTED" PROCS_LIST="$PROCS_LIST" python3 -c '

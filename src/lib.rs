@@ -21,6 +21,8 @@
 pub use gort_chan::{chan, select, Chan, Receiver, Select, Sender, TryRecvError, TrySendError};
 pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
 
+pub use gort_sync::context;
+pub mod net;
 pub mod time;
 
 /// Go's sync package.

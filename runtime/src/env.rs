@@ -94,6 +94,28 @@ pub fn parse_godebug(v: &str) -> DebugVars {
     d
 }
 
+/// Raises the soft limit on open files to the hard limit, as Go does at start-up (Go 1.19+),
+/// so servers can hold many connections. Failures are ignored: the old limit stays.
+pub fn raise_fd_limit() {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass; no other preconditions.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 {
+        return;
+    }
+    if rl.rlim_cur < rl.rlim_max {
+        let new = libc::rlimit {
+            rlim_cur: rl.rlim_max,
+            rlim_max: rl.rlim_max,
+        };
+        // SAFETY: setrlimit reads the struct; raising the soft limit up to the hard one is
+        // always permitted.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &new) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -35,6 +35,7 @@ pub mod lock;
 #[doc(hidden)]
 pub mod loom;
 pub mod metrics;
+pub mod netpoll;
 pub mod sched;
 pub mod sema;
 pub mod time;

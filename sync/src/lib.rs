@@ -7,13 +7,21 @@
 )]
 
 mod cond;
+pub mod context;
+pub mod errgroup;
+mod locked;
 mod mutex;
 mod once;
+mod pool;
 mod rwmutex;
+mod semaphore;
+pub mod singleflight;
 mod waitgroup;
 
 pub use cond::Cond;
 pub use mutex::{Mutex, MutexGuard, RawMutex};
 pub use once::{Once, OnceValue};
+pub use pool::Pool;
 pub use rwmutex::{RawRwMutex, RwMutex, RwMutexReadGuard, RwMutexWriteGuard};
+pub use semaphore::Semaphore;
 pub use waitgroup::WaitGroup;

@@ -46,19 +46,6 @@ impl<T> Locked<T> {
             _not_send: PhantomData,
         }
     }
-
-    /// Takes the lock if it is free.
-    pub(crate) fn try_lock(&self) -> Option<LockedGuard<'_, T>> {
-        self.lock.try_lock().then_some(LockedGuard {
-            cell: self,
-            _not_send: PhantomData,
-        })
-    }
-
-    /// The value, through exclusive access (no locking needed).
-    pub(crate) fn get_mut(&mut self) -> &mut T {
-        self.value.get_mut()
-    }
 }
 
 /// Proof that the lock is held; unlocks on drop. `!Send` (a raw pointer marker).

@@ -111,6 +111,15 @@ pub struct Sched {
     pub(crate) allglock: RawLock,
     pub(crate) allgs: UnsafeCell<Vec<GPtr>>,
     pub(crate) stats: Stats,
+    /// The netpoller, created on first use (see `netpoll`).
+    pub(crate) netpoll: std::sync::OnceLock<crate::netpoll::NetPoll>,
+    /// Goroutines parked in the netpoller (Go's `netpollWaiters`).
+    pub(crate) netpoll_waiters: crate::loom::AtomicI32,
+    /// When the network was last polled (nanotime); 0 while an M blocks in the poller (Go's
+    /// `sched.lastpoll`).
+    pub(crate) lastpoll: AtomicI64,
+    /// Set while an M does a non-blocking poll (Go's `sched.pollingNet`).
+    pub(crate) polling_net: AtomicU32,
     /// Timers, run by sysmon (see `time`).
     pub(crate) timers: crate::time::Timers,
     /// M0, the thread that called `run`; woken at shutdown.
@@ -161,6 +170,10 @@ impl Sched {
             allglock: RawLock::new(),
             allgs: UnsafeCell::new(Vec::new()),
             stats: Stats::default(),
+            netpoll: std::sync::OnceLock::new(),
+            netpoll_waiters: crate::loom::AtomicI32::new(0),
+            lastpoll: AtomicI64::new(1),
+            polling_net: AtomicU32::new(0),
             timers: crate::time::Timers::new(),
             m0: std::sync::OnceLock::new(),
         }))

@@ -404,6 +404,7 @@ fn begin_shutdown(sched: &'static Sched) {
     }
     sched.lock.unlock();
     sched.sysmon_note.wakeup();
+    crate::netpoll::netpoll_break(sched);
 }
 
 /// An M's (or sysmon's) thread is exiting. The last one frees the free-listed Gs and stacks.
@@ -530,6 +531,7 @@ impl Builder {
         }
         // osinit + schedinit.
         let ncpu = env::num_cpu();
+        env::raise_fd_limit();
         let procs = self
             .max_procs
             .unwrap_or_else(|| env::gomaxprocs_from_env(ncpu));

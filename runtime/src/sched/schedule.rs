@@ -155,7 +155,24 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             }
         }
 
-        // (netpoll: no poller yet.)
+        // Non-blocking netpoll: one M at a time, only if someone waits on the network.
+        // ORDERING: SeqCst, the polling-right protocol (netpoll module docs).
+        if crate::netpoll::any_waiters(sched)
+            && sched.lastpoll.load(Ordering::SeqCst) != 0
+            && sched.polling_net.swap(1, Ordering::SeqCst) == 0
+        {
+            let mut list = Vec::new();
+            crate::netpoll::netpoll(sched, Some(std::time::Duration::ZERO), &mut list);
+            sched
+                .lastpoll
+                .store(sched.nanotime().max(1), Ordering::SeqCst);
+            sched.polling_net.store(0, Ordering::SeqCst);
+            if let Some(gp) = list.pop() {
+                inject_glist(sched, list);
+                gp.status.set(GStatus::Waiting, GStatus::Runnable);
+                return Some((gp, false));
+            }
+        }
 
         // Steal, limiting spinning Ms to half the busy Ps.
         let spinning = mp.spinning.load(Ordering::Relaxed);
@@ -241,10 +258,83 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             }
         }
 
+        // Block in the netpoller instead of sleeping, if goroutines wait on the network and
+        // no other M is polling. `polling_net` gives one M the poller (mio's `poll` is
+        // `&mut`); `lastpoll == 0` tells everyone an M is blocked in it. A short-term holder
+        // (a non-blocking poll, maybe sysmon's) is waited out: if we went to sleep instead, the
+        // network could be left with nobody polling it.
+        if crate::netpoll::any_waiters(sched) && acquire_poller(sched) {
+            sched.lastpoll.store(0, Ordering::SeqCst);
+            let mut list = Vec::new();
+            crate::netpoll::netpoll(sched, None, &mut list);
+            sched
+                .lastpoll
+                .store(sched.nanotime().max(1), Ordering::SeqCst);
+            sched.polling_net.store(0, Ordering::SeqCst);
+            if sched.is_shutdown() {
+                return None;
+            }
+            sched.lock.lock();
+            let pp2 = pidleget_locked(sched);
+            sched.lock.unlock();
+            match pp2 {
+                None => inject_glist(sched, list),
+                Some(pp2) => {
+                    acquirep(mp, pp2);
+                    if let Some(gp) = list.pop() {
+                        inject_glist(sched, list);
+                        gp.status.set(GStatus::Waiting, GStatus::Runnable);
+                        return Some((gp, false));
+                    }
+                    continue 'top;
+                }
+            }
+        }
+
         if !stopm(mp) {
             return None;
         }
     }
+}
+
+/// Takes the right to block in the netpoller: true once this M holds `polling_net`; false if
+/// another M is already blocked in the poller (it will see every event) or nobody waits on
+/// the network any more.
+fn acquire_poller(sched: &Sched) -> bool {
+    loop {
+        // ORDERING: SeqCst, the polling-right protocol (netpoll module docs).
+        if sched.polling_net.swap(1, Ordering::SeqCst) == 0 {
+            return true;
+        }
+        if sched.lastpoll.load(Ordering::SeqCst) == 0 || !crate::netpoll::any_waiters(sched) {
+            return false;
+        }
+        // A non-blocking poll is in progress: it ends within one epoll call.
+        std::thread::yield_now();
+    }
+}
+
+/// Makes goroutines readied by the netpoller runnable: onto the global queue, then an M for
+/// each idle P (up to the number of Gs).
+///
+/// Go: `injectglist` (proc.go).
+pub(crate) fn inject_glist(sched: &'static Sched, list: Vec<GPtr>) {
+    if list.is_empty() {
+        return;
+    }
+    let n = list.len();
+    sched.lock.lock();
+    for gp in list {
+        gp.status.set(GStatus::Waiting, GStatus::Runnable);
+        glob_runq_put_locked(sched, gp);
+    }
+    for _ in 0..n {
+        match pidleget_locked(sched) {
+            Some(pp) => startm_locked(sched, pp, false),
+            None => break,
+        }
+    }
+    sched.lock.unlock();
 }
 
 /// Tries to steal a G from another P: four passes in a random coprime-stride order; the last
@@ -405,6 +495,12 @@ pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: boo
 fn stopm(mp: &'static M) -> bool {
     let sched = mp.sched;
     sched.lock.lock();
+    // Shutdown wakes the Ms on `midle` under this lock; an M that arrives later must not
+    // sleep (it would never be woken).
+    if sched.is_shutdown() {
+        sched.lock.unlock();
+        return false;
+    }
     // SAFETY: `sched.lock` is held.
     let locked = unsafe { sched.locked() };
     locked.midle.push(mp);

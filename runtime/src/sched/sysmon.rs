@@ -103,6 +103,20 @@ fn sysmon(sched: &'static Sched) {
             }
         }
         sched.timers.run_due(sched.nanotime());
+        // Poll the network if nobody has for 10 ms (Go's sysmon).
+        let now = sched.nanotime();
+        let last = sched.lastpoll.load(Ordering::SeqCst);
+        if crate::netpoll::any_waiters(sched)
+            && last != 0
+            && last + 10_000_000 < now
+            && sched.polling_net.swap(1, Ordering::SeqCst) == 0
+        {
+            let mut list = Vec::new();
+            crate::netpoll::netpoll(sched, Some(Duration::ZERO), &mut list);
+            sched.lastpoll.store(now.max(1), Ordering::SeqCst);
+            sched.polling_net.store(0, Ordering::SeqCst);
+            crate::sched::schedule::inject_glist(sched, list);
+        }
         let now = sched.nanotime();
         // ORDERING: a diagnostic clock; readers tolerate staleness.
         sched.coarse_now.store(now, Ordering::Relaxed);

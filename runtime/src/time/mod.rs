@@ -250,6 +250,19 @@ pub fn after_call(d: Duration, f: Box<dyn FnOnce() + Send>) -> TimerHandle {
     TimerHandle { sched, state }
 }
 
+/// `after_call` for a given runtime (callable from any thread).
+pub(crate) fn after_call_in(
+    sched: &'static Sched,
+    d: Duration,
+    f: Box<dyn FnOnce() + Send>,
+) -> TimerHandle {
+    let state = TimerState::new();
+    sched
+        .timers
+        .push(sched, deadline(sched, d), state.clone(), Action::Call(f));
+    TimerHandle { sched, state }
+}
+
 /// A handle to a callback timer.
 pub struct TimerHandle {
     sched: &'static Sched,

@@ -1,0 +1,257 @@
+//! `Pool<T>`: Go's sync.Pool, a cache of reusable values that may be dropped at any time.
+//! `get` returns a cached value or makes one with the pool's function; `put` caches a value.
+//!
+//! # Design (and how it differs from Go)
+//! Go keeps one cache per P (a private slot plus a lock-free deque that other Ps steal from)
+//! and, at every garbage collection, moves the caches to a *victim* cache and drops the old
+//! victim, so unused values disappear after two GC cycles.
+//!
+//! gort has no GC, and the runtime does not expose the current P to this crate. So:
+//! - **Shards instead of per-P caches.** A fixed array of shards (the number of CPUs rounded
+//!   up to a power of two, at most 64), each a `Vec<T>` behind a short `RawLock` that is held
+//!   for one push or pop and never across anything that blocks. An OS thread picks its shard
+//!   by a per-thread index handed out round-robin, so the Ms (one per running P) mostly use
+//!   distinct shards. A goroutine that moves to another M between `put` and `get` finds its
+//!   value by stealing: `get` scans the other shards when its own is empty.
+//! - **A timed victim generation instead of GC.** Each shard has a primary and a victim list.
+//!   Once a period (1 s) has passed since the last rotation, the next `get`/`put` that checks
+//!   (one in 16 per shard, to keep `Instant::now` off the fast path) rotates every shard: the
+//!   victim is dropped, the primary becomes the victim. `get` falls back to the victims before
+//!   making a new value. So a value left unused for about two periods is dropped; a pool that
+//!   is never touched again keeps its values until it is dropped, since nothing runs in the
+//!   background. [`Pool::rotate`] does the same on demand (Go's effect of a GC cycle).
+//!
+//! # Invariants
+//! - A shard's lock is held only for a push, a pop or a swap of its two lists; values being
+//!   dropped are dropped after unlocking (a `Drop` may do anything).
+//! - `last_rotation` only moves forward; the thread whose CAS advances it does the rotation.
+
+use crate::locked::Locked;
+use gort_runtime::loom::{AtomicU64, AtomicUsize, Ordering};
+use std::cell::Cell;
+use std::fmt;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How long a value may sit unused in the primary cache before it moves to the victim cache.
+/// Go's caches live for one GC cycle, typically a few hundred milliseconds to minutes apart;
+/// one second keeps idle memory bounded without defeating reuse in busy loops.
+const ROTATION_PERIOD: Duration = Duration::from_secs(1);
+
+/// Check the clock on one `get`/`put` in this many per shard (a power of two).
+const CLOCK_CHECK_EVERY: u32 = 16;
+
+/// Upper bound on the number of shards (Go's per-P caches are bounded by GOMAXPROCS).
+const MAX_SHARDS: usize = 64;
+
+/// A pool of reusable values of type `T` (Go's `sync.Pool`). Share it with an `Arc` or a
+/// `static` (`std::sync::LazyLock`).
+///
+/// A pool is a cache, not a container: a value put in may be handed to any goroutine, or
+/// dropped. Reset values before putting them back (or after getting them).
+///
+/// ```
+/// use gort::sync::Pool;
+///
+/// let pool = Pool::new(|| Vec::<u8>::with_capacity(1024));
+/// let mut buf = pool.get();
+/// buf.extend_from_slice(b"hello");
+/// buf.clear(); // reset before giving it back
+/// pool.put(buf);
+/// assert!(pool.get().capacity() >= 1024); // the same buffer, or a new one
+/// ```
+pub struct Pool<T> {
+    shards: Box<[Shard<T>]>,
+    new: Box<dyn Fn() -> T + Send + Sync>,
+    /// The time origin for `last_rotation`.
+    base: Instant,
+    /// Milliseconds after `base` of the last rotation. Atomic: CASed forward by the rotating
+    /// thread, read by every `get`/`put` that checks the clock.
+    last_rotation: AtomicU64,
+}
+
+/// Padded so that neighbouring shards' locks do not share a cache line.
+#[repr(align(128))]
+struct Shard<T> {
+    lists: Locked<Lists<T>>,
+}
+
+struct Lists<T> {
+    primary: Vec<T>,
+    victim: Vec<T>,
+    /// Operations since the last clock check.
+    ops: u32,
+}
+
+/// The next per-thread shard index to hand out.
+static NEXT_THREAD_INDEX: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    /// This thread's shard index (mod the shard count); `usize::MAX` until first use.
+    static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
+}
+
+/// This OS thread's index: a cheap stand-in for the current P's id (see the module docs).
+fn thread_index() -> usize {
+    THREAD_INDEX.with(|i| {
+        let mut v = i.get();
+        if v == usize::MAX {
+            // ORDERING: Relaxed: only uniqueness matters, not ordering with other memory.
+            v = NEXT_THREAD_INDEX.fetch_add(1, Ordering::Relaxed);
+            i.set(v);
+        }
+        v
+    })
+}
+
+/// The number of CPUs rounded up to a power of two, at most `MAX_SHARDS`; computed once
+/// (`available_parallelism` may read cgroup files).
+fn shard_count() -> usize {
+    static SHARDS: OnceLock<usize> = OnceLock::new();
+    *SHARDS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .next_power_of_two()
+            .min(MAX_SHARDS)
+    })
+}
+
+impl<T: Send> Pool<T> {
+    /// A pool whose `get` calls `new` when it has no cached value (Go's `Pool{New: f}`).
+    pub fn new<F>(new: F) -> Pool<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        Pool {
+            shards: (0..shard_count())
+                .map(|_| Shard {
+                    lists: Locked::new(Lists {
+                        primary: Vec::new(),
+                        victim: Vec::new(),
+                        ops: 0,
+                    }),
+                })
+                .collect(),
+            new: Box::new(new),
+            base: Instant::now(),
+            last_rotation: AtomicU64::new(0),
+        }
+    }
+
+    /// A cached value if there is one (this thread's shard, then the others, then the victim
+    /// caches), else a new one from the pool's function. Never blocks.
+    pub fn get(&self) -> T {
+        self.try_get().unwrap_or_else(|| (self.new)())
+    }
+
+    /// A cached value, or `None` if the pool has none (Go's `Get` on a pool without `New`).
+    /// Never blocks.
+    pub fn try_get(&self) -> Option<T> {
+        let n = self.shards.len();
+        let me = thread_index() & (n - 1);
+        let (v, check) = {
+            let mut l = self.shards[me].lists.lock();
+            let check = l.tick();
+            (l.primary.pop(), check)
+        };
+        if check {
+            self.maybe_rotate();
+        }
+        if v.is_some() {
+            return v;
+        }
+        // Steal from the other shards, then fall back to the victims (own shard first).
+        (1..n)
+            .find_map(|k| self.shards[(me + k) & (n - 1)].lists.lock().primary.pop())
+            .or_else(|| {
+                (0..n).find_map(|k| self.shards[(me + k) & (n - 1)].lists.lock().victim.pop())
+            })
+    }
+
+    /// Caches `v` for a later `get`. Never blocks.
+    pub fn put(&self, v: T) {
+        let me = thread_index() & (self.shards.len() - 1);
+        let check = {
+            let mut l = self.shards[me].lists.lock();
+            l.primary.push(v);
+            l.tick()
+        };
+        if check {
+            self.maybe_rotate();
+        }
+    }
+
+    /// Rotates now, as a Go GC cycle would: every cached value moves to the victim cache and
+    /// the previous victims are dropped. Two rotations in a row empty the pool.
+    pub fn rotate(&self) {
+        for shard in self.shards.iter() {
+            let dropped = {
+                let mut l = shard.lists.lock();
+                let primary = std::mem::take(&mut l.primary);
+                std::mem::replace(&mut l.victim, primary)
+            };
+            drop(dropped); // unlocked: `T::drop` may do anything
+        }
+    }
+
+    /// Rotates if a period has passed since the last rotation and this thread wins the race
+    /// to do it.
+    fn maybe_rotate(&self) {
+        let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // ORDERING: Relaxed: the shards' locks order the lists; this only elects a rotator.
+        let last = self.last_rotation.load(Ordering::Relaxed);
+        let period = ROTATION_PERIOD.as_millis() as u64;
+        if now.saturating_sub(last) >= period
+            // ORDERING: Relaxed, as for the load: the CAS only picks the thread that rotates.
+            && self
+                .last_rotation
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.rotate();
+        }
+    }
+}
+
+impl<T> Lists<T> {
+    /// Counts an operation; true when it is time to look at the clock.
+    fn tick(&mut self) -> bool {
+        self.ops = self.ops.wrapping_add(1);
+        self.ops % CLOCK_CHECK_EVERY == 0
+    }
+}
+
+impl<T> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (mut primary, mut victim) = (0, 0);
+        for s in self.shards.iter() {
+            let l = s.lists.lock();
+            primary += l.primary.len();
+            victim += l.victim.len();
+        }
+        f.debug_struct("Pool")
+            .field("shards", &self.shards.len())
+            .field("cached", &primary)
+            .field("victim", &victim)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_count_is_a_power_of_two() {
+        let n = shard_count();
+        assert!(n.is_power_of_two() && n <= MAX_SHARDS);
+    }
+
+    #[test]
+    fn clock_checks_are_periodic() {
+        let pool = Pool::new(|| 0u8);
+        let mut l = pool.shards[0].lists.lock();
+        let checks = (0..CLOCK_CHECK_EVERY * 4).filter(|_| l.tick()).count();
+        assert_eq!(checks, 4);
+    }
+}
