@@ -238,3 +238,55 @@ fn worker_pool_stays_within_its_bound() {
         ],
     );
 }
+
+#[test]
+fn ttl_cache_counts_and_expires() {
+    check_lines(
+        "ttl_cache",
+        &[],
+        &[
+            "stats: hits 804, misses 3, evictions 1, expirations 1",
+            "inserting page:3 into a full cache evicted page:1: true",
+            "cleanup goroutine stopped",
+        ],
+    );
+}
+
+#[test]
+fn graceful_pool_recovers_panics_and_shuts_down() {
+    check_lines(
+        "graceful_pool",
+        &[],
+        &[
+            "final: total 20, completed 16, failed 4, active workers 0",
+            "recovered panics: [\"task-0\", \"task-14\", \"task-7\"]",
+            "forced shutdown: Err(\"shutdown timeout\")",
+        ],
+    );
+}
+
+#[test]
+fn downloader_sim_honours_the_context() {
+    check_lines(
+        "downloader_sim",
+        &[],
+        &[
+            "https://example.com/slow1.zip: context deadline exceeded",
+            "at most 3 fetching at once: true",
+            "errgroup: wait returned Err(\"https://example.com/broken.zip: HTTP 404 Not Found\")",
+            "https://example.com/flaky.zip: Ok(29696) after 3 attempts",
+        ],
+    );
+}
+
+#[test]
+fn rate_limit_spends_tokens() {
+    check_lines(
+        "rate_limit",
+        &[],
+        &[
+            "20 of 20 calls done",
+            "waiting for an hourly token with a 5ms deadline: context deadline exceeded",
+        ],
+    );
+}

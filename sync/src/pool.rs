@@ -6,13 +6,13 @@
 //! and, at every garbage collection, moves the caches to a *victim* cache and drops the old
 //! victim, so unused values disappear after two GC cycles.
 //!
-//! gort has no GC, and the runtime does not expose the current P to this crate. So:
-//! - **Shards instead of per-P caches.** A fixed array of shards (the number of CPUs rounded
-//!   up to a power of two, at most 64), each a `Vec<T>` behind a short `RawLock` that is held
-//!   for one push or pop and never across anything that blocks. An OS thread picks its shard
-//!   by a per-thread index handed out round-robin, so the Ms (one per running P) mostly use
-//!   distinct shards. A goroutine that moves to another M between `put` and `get` finds its
-//!   value by stealing: `get` scans the other shards when its own is empty.
+//! gort has no GC. So:
+//! - **Per-P shards.** A fixed array of shards (the number of CPUs rounded up to a power of
+//!   two, at most 64), each a `Vec<T>` behind a short `RawLock` that is held for one push or
+//!   pop and never across anything that blocks. A goroutine uses the shard of the P it runs
+//!   on (`rt::procid`, stable for the whole call since nothing in it parks), so with
+//!   GOMAXPROCS up to the shard count each P has its own, uncontended cache; plain threads
+//!   use a per-thread index. `get` steals from the other shards when its own is empty.
 //! - **A timed victim generation instead of GC.** Each shard has a primary and a victim list.
 //!   Once a period (1 s) has passed since the last rotation, the next `get`/`put` that checks
 //!   (one in 16 per shard, to keep `Instant::now` off the fast path) rotates every shard: the
@@ -91,8 +91,12 @@ thread_local! {
     static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-/// This OS thread's index: a cheap stand-in for the current P's id (see the module docs).
+/// The shard of the caller: the current P's id inside a goroutine (stable for the whole
+/// `get`/`put`, which never parks: Go's `procPin`), else a per-thread index.
 fn thread_index() -> usize {
+    if let Some(p) = gort_runtime::rt::procid() {
+        return p;
+    }
     THREAD_INDEX.with(|i| {
         let mut v = i.get();
         if v == usize::MAX {

@@ -173,3 +173,10 @@ pub fn cheaprandn(n: u32) -> u32 {
     // Lemire's multiply-shift reduction, as Go's cheaprandn.
     ((r as u64 * n as u64) >> 32) as u32
 }
+
+/// The id of the P the calling goroutine runs on (0..GOMAXPROCS), or `None` outside a
+/// goroutine. Stable until the goroutine next parks or yields (gort preempts only at those
+/// points), which is what per-P caches such as `sync.Pool` need (Go's `procPin`).
+pub fn procid() -> Option<usize> {
+    getm().and_then(|m| m.p()).map(|p| p.id as usize)
+}
