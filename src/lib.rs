@@ -22,6 +22,7 @@ pub use gort_chan::{chan, select, Chan, Receiver, Select, Sender, TryRecvError, 
 pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
 
 pub use gort_sync::context;
+pub mod fs;
 pub mod net;
 pub mod time;
 

@@ -70,6 +70,7 @@ where
 pub mod runtime {
     pub use crate::metrics::{metrics, Metrics};
     pub use crate::sched::park::{gosched, preempt_point};
+    pub use crate::sched::syscall::blocking;
 
     use crate::loom::Ordering;
     use crate::sched::m::getm;

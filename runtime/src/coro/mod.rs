@@ -27,6 +27,8 @@ pub(crate) enum Suspend {
     Yield,
     /// Preempted by sysmon at a check point: back to the global run queue.
     Preempt,
+    /// `exitsyscall` found no P: the G goes to the global run queue and its M sleeps.
+    ExitSyscall,
     /// `goyield`: to the tail of this P's local run queue (a semaphore hand-off lets the woken
     /// waiter run now).
     YieldLocal,

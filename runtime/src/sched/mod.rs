@@ -23,6 +23,7 @@ pub mod proc;
 pub mod runq;
 pub mod schedule;
 pub mod sudog;
+pub mod syscall;
 pub mod sysmon;
 pub mod trace;
 

@@ -39,6 +39,8 @@ pub const RUNQ_CAP: usize = 256;
 pub(crate) struct SysmonTick {
     pub schedtick: u32,
     pub schedwhen: i64,
+    pub syscalltick: u32,
+    pub syscallwhen: i64,
 }
 
 /// A processor. See the module docs.
@@ -116,6 +118,15 @@ impl P {
             3 => PStatus::GcStop,
             _ => PStatus::Dead,
         }
+    }
+
+    /// Moves `from -> to` if the status is `from` (the syscall hand-over between the M in the
+    /// call and sysmon).
+    pub(crate) fn cas_status(&self, from: PStatus, to: PStatus) -> bool {
+        // ORDERING: AcqRel: the winner owns the P and sees the loser's writes.
+        self.status
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
     }
 
     pub(crate) fn set_status(&self, s: PStatus) {

@@ -37,6 +37,10 @@ pub(crate) fn schedule_loop(mp: &'static M) {
             reset_spinning(mp);
         }
         execute(mp, gp, inherit);
+        // A G that left a blocking call without finding a P left this M without one.
+        if mp.p().is_none() && !stopm(mp) {
+            return;
+        }
     }
 }
 
@@ -45,14 +49,14 @@ pub(crate) fn schedule_loop(mp: &'static M) {
 /// Go: `execute` plus the g0 halves of `park_m`, `goschedImpl` and `goexit0` (proc.go).
 fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
     let sched = mp.sched;
-    let pp = mp.p().expect("execute: M has no P");
+    let pp0 = mp.p().expect("execute: M has no P");
     gp.status.set(GStatus::Runnable, GStatus::Running);
     // ORDERING: the flag is advisory; a stale value only delays or repeats one yield.
     gp.preempt.store(false, Ordering::Relaxed);
     if !inherit_time {
         // ORDERING: owner-only counter; sysmon reads it as a progress hint.
-        pp.schedtick.store(
-            pp.schedtick.load(Ordering::Relaxed).wrapping_add(1),
+        pp0.schedtick.store(
+            pp0.schedtick.load(Ordering::Relaxed).wrapping_add(1),
             Ordering::Relaxed,
         );
     }
@@ -70,6 +74,26 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
         // ORDERING: as above.
         mp.curg.store(std::ptr::null_mut(), Ordering::Relaxed);
         gp.m.store(std::ptr::null_mut(), Ordering::Relaxed);
+        if let CoroutineResult::Yield(Suspend::ExitSyscall) = r {
+            // Go: `exitsyscall0`. This M lost its P during the call.
+            sched.lock.lock();
+            match pidleget_locked(sched) {
+                Some(pp) => {
+                    sched.lock.unlock();
+                    acquirep(mp, pp);
+                    gp.status.set(GStatus::Syscall, GStatus::Running);
+                    continue;
+                }
+                None => {
+                    gp.status.set(GStatus::Syscall, GStatus::Runnable);
+                    glob_runq_put_locked(sched, gp);
+                    sched.lock.unlock();
+                    return;
+                }
+            }
+        }
+        // The P may have changed across a blocking call (exitsyscall's slow path).
+        let pp = mp.p().expect("execute: M has no P after a resume");
         match r {
             CoroutineResult::Yield(Suspend::Park { unlockf, arg }) => {
                 gp.status.set(GStatus::Running, GStatus::Waiting);
@@ -107,6 +131,7 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 crate::sched::proc::gdestroy(mp, gp);
                 return;
             }
+            CoroutineResult::Yield(Suspend::ExitSyscall) => unreachable!("handled above"),
         }
     }
 }
@@ -492,7 +517,7 @@ pub(crate) fn startm_locked(sched: &'static Sched, pp: &'static P, spinning: boo
 /// shutdown instead.
 ///
 /// Go: `stopm` (proc.go).
-fn stopm(mp: &'static M) -> bool {
+pub(crate) fn stopm(mp: &'static M) -> bool {
     let sched = mp.sched;
     sched.lock.lock();
     // Shutdown wakes the Ms on `midle` under this lock; an M that arrives later must not

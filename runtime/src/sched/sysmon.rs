@@ -132,19 +132,26 @@ fn sysmon(sched: &'static Sched) {
     }
 }
 
-/// Asks Gs that have run for over 10 ms to yield. Returns how many Ps it retook from blocking
-/// calls (none yet: the hand-off comes with `runtime::blocking`); as in Go, preemption requests
-/// do not count, so a busy program lets sysmon back off to 10 ms rounds.
+/// Asks Gs that have run for over 10 ms to yield, and retakes Ps from Ms stuck in blocking
+/// calls. Returns how many Ps it retook; as in Go, preemption requests do not count, so a busy
+/// program lets sysmon back off to 10 ms rounds.
 ///
 /// Go: `retake` (proc.go), the running-too-long half.
-fn retake(sched: &Sched, now: i64) -> u32 {
-    let n = 0;
+fn retake(sched: &'static Sched, now: i64) -> u32 {
+    let mut n = 0;
     for pp in sched.allp.iter() {
-        if pp.status() != PStatus::Running {
-            continue;
-        }
         // SAFETY: `sysmontick` is touched only by sysmon (this thread).
         let pd = unsafe { &mut *pp.sysmontick.get() };
+        match pp.status() {
+            PStatus::Running => {}
+            PStatus::Syscall => {
+                if crate::sched::syscall::retake_syscall(sched, pp, now, pd) {
+                    n += 1;
+                }
+                continue;
+            }
+            _ => continue,
+        }
         // ORDERING: a progress hint.
         let t = pp.schedtick.load(Ordering::Relaxed);
         if pd.schedtick != t {
