@@ -114,3 +114,76 @@ fn only_sleepers_is_not_a_deadlock() {
         }
     });
 }
+
+#[test]
+fn timer_fires_once_and_stop_reports_correctly() {
+    for_each_procs(|| {
+        let t = gort::time::Timer::new(Duration::from_millis(2));
+        assert!(t.channel().recv().is_some());
+        assert!(!t.stop(), "already fired and received");
+        let t = gort::time::Timer::new(Duration::from_secs(3600));
+        assert!(t.stop(), "stopped before firing");
+        assert!(!t.stop(), "second stop");
+        assert_eq!(t.channel().try_recv(), Err(gort::TryRecvError::Empty));
+    });
+}
+
+#[test]
+fn stop_and_reset_leave_no_stale_value() {
+    // Go 1.23: a value sent but not received before Stop/Reset is gone after it.
+    for_each_procs(|| {
+        let t = gort::time::Timer::new(Duration::from_millis(1));
+        // Wait until it has fired (its value sits in the channel).
+        gort::time::sleep(Duration::from_millis(20));
+        assert!(t.stop(), "fired but not received counts as stopped in time");
+        assert_eq!(t.channel().try_recv(), Err(gort::TryRecvError::Empty));
+        let t = gort::time::Timer::new(Duration::from_millis(1));
+        gort::time::sleep(Duration::from_millis(20));
+        let t0 = Instant::now();
+        t.reset(Duration::from_millis(5));
+        let got = t.channel().recv().unwrap();
+        assert!(got >= t0, "the value received is the new one");
+    });
+}
+
+#[test]
+fn after_func_runs_in_a_goroutine_and_can_be_stopped() {
+    for_each_procs(|| {
+        let ran = gort::chan::<u64>(1);
+        let r = ran.clone();
+        let _t = gort::time::after_func(Duration::from_millis(1), move || {
+            let _ = r.try_send(gort::runtime::goid().unwrap());
+        });
+        let goid = ran.recv().unwrap();
+        assert_ne!(goid, 1, "runs in its own goroutine");
+        let hits = Arc::new(AtomicU64::new(0));
+        let h = hits.clone();
+        let t = gort::time::after_func(Duration::from_secs(3600), move || {
+            h.fetch_add(1, Ordering::SeqCst);
+        });
+        assert!(t.stop());
+        assert_eq!(hits.load(Ordering::SeqCst), 0);
+    });
+}
+
+#[test]
+fn ticker_ticks_until_stopped() {
+    for_each_procs(|| {
+        let tk = gort::time::Ticker::new(Duration::from_millis(1));
+        for _ in 0..5 {
+            tk.channel().recv().unwrap();
+        }
+        tk.reset(Duration::from_millis(2));
+        tk.channel().recv().unwrap();
+        tk.stop();
+        assert_eq!(tk.channel().try_recv(), Err(gort::TryRecvError::Empty));
+        let c = gort::time::tick(Duration::from_millis(1));
+        c.recv().unwrap();
+        assert!(gort::time::tick(Duration::ZERO).is_nil());
+        let e = std::panic::catch_unwind(|| gort::time::Ticker::new(Duration::ZERO)).unwrap_err();
+        assert_eq!(
+            common::panic_message(&*e),
+            "non-positive interval for NewTicker"
+        );
+    });
+}

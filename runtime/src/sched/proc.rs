@@ -249,13 +249,46 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let sched = mp.sched;
     let pp = mp.p().unwrap_or_else(|| {
         panic!("gort: cannot start a goroutine from a blocking call (runtime::blocking)")
     });
-    // SAFETY: this M holds `pp`.
-    let gp = unsafe { gfget(sched, pp) }.unwrap_or_else(|| new_g(sched));
-    // SAFETY: the G is dead or new, so this M is its only user.
+    newproc_on(mp.sched, Some(pp), f, is_main)
+}
+
+/// Starts a goroutine from a thread that holds no P (sysmon's timers: `after_func`). It goes
+/// on the global run queue and an idle P is woken for it.
+pub fn newproc_global<F>(sched: &'static Sched, f: F)
+where
+    F: FnOnce() + Send + 'static,
+{
+    drop(newproc_on(sched, None, f, false));
+}
+
+/// `newproc` proper: a G (from `pp`'s free list, the global one, or new), its coroutine, an
+/// id, and a place in a run queue (`pp`'s `runnext`, or the global queue without a P).
+fn newproc_on<F, T>(
+    sched: &'static Sched,
+    pp: Option<&'static P>,
+    f: F,
+    is_main: bool,
+) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    let gp = match pp {
+        // SAFETY: this M holds `pp`.
+        Some(pp) => unsafe { gfget(sched, pp) },
+        None => {
+            sched.lock.lock();
+            // SAFETY: `sched.lock` is held.
+            let g = unsafe { sched.locked() }.gfree.pop();
+            sched.lock.unlock();
+            g
+        }
+    }
+    .unwrap_or_else(|| new_g(sched));
+    // SAFETY: the G is dead or new, so this thread is its only user.
     let slot = unsafe { &mut *gp.coro.get() };
     let stk = match std::mem::replace(slot, CoroSlot::Empty) {
         CoroSlot::Stack(s) => s,
@@ -274,7 +307,12 @@ where
     // ORDERING: the G is unpublished; the run-queue push below is the Release.
     gp.join.store(0, Ordering::Relaxed);
     gp.refs.store(2, Ordering::Relaxed);
-    gp.goid.store(next_goid(sched, pp), Ordering::Relaxed);
+    let goid = match pp {
+        Some(pp) => next_goid(sched, pp),
+        // ORDERING: uniqueness comes from the RMW; batches never overlap single ids.
+        None => sched.goidgen.fetch_add(1, Ordering::Relaxed) + 1,
+    };
+    gp.goid.store(goid, Ordering::Relaxed);
     let from = gp.status();
     gp.status.set(from, GStatus::Runnable);
     sched.ngoroutine.fetch_add(1, Ordering::Relaxed);
@@ -282,10 +320,20 @@ where
         .stats
         .goroutines_created
         .fetch_add(1, Ordering::Relaxed);
-    // SAFETY: this M holds `pp`.
-    unsafe { runq_put(sched, pp, gp, true) };
-    if sched.main_started.load(Ordering::Relaxed) {
-        wakep_from_p(sched);
+    match pp {
+        Some(pp) => {
+            // SAFETY: this M holds `pp`.
+            unsafe { runq_put(sched, pp, gp, true) };
+            if sched.main_started.load(Ordering::Relaxed) {
+                wakep_from_p(sched);
+            }
+        }
+        None => {
+            sched.lock.lock();
+            crate::sched::runq::glob_runq_put_locked(sched, gp);
+            sched.lock.unlock();
+            crate::sched::schedule::wakep(sched);
+        }
     }
     JoinHandle {
         gp,

@@ -263,6 +263,41 @@ pub(crate) fn after_call_in(
     TimerHandle { sched, state }
 }
 
+/// The runtime a goroutine runs in, as a handle for timers that re-arm themselves from the
+/// timer thread (tickers) and for starting goroutines from it (`after_func`).
+#[derive(Clone, Copy)]
+pub struct TimerHost {
+    sched: &'static Sched,
+}
+
+impl std::fmt::Debug for TimerHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimerHost")
+    }
+}
+
+impl TimerHost {
+    /// The calling goroutine's runtime.
+    ///
+    /// # Panics
+    /// Outside a goroutine.
+    pub fn current() -> TimerHost {
+        TimerHost {
+            sched: current_sched("start a timer"),
+        }
+    }
+
+    /// `after_call` in this runtime; callable from any thread (the timer thread included).
+    pub fn after_call(self, d: Duration, f: Box<dyn FnOnce() + Send>) -> TimerHandle {
+        after_call_in(self.sched, d, f)
+    }
+
+    /// Starts a goroutine running `f` in this runtime, from any thread.
+    pub fn spawn(self, f: Box<dyn FnOnce() + Send>) {
+        crate::sched::proc::newproc_global(self.sched, f);
+    }
+}
+
 /// A handle to a callback timer.
 pub struct TimerHandle {
     sched: &'static Sched,
