@@ -101,7 +101,7 @@ pub(crate) struct Timers {
     seq: UnsafeCell<u64>,
     /// Scheduled, not stopped, not yet fired.
     live: AtomicI64,
-    /// When sysmon plans to wake next (nanotime); `i64::MAX` while it deep-sleeps.
+    /// When sysmon plans to wake next (nanotime), deep sleep included.
     pub(crate) sysmon_wake_at: AtomicI64,
 }
 
