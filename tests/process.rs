@@ -193,3 +193,48 @@ fn scheddetail_prints_p_m_g_lines() {
     assert!(err.lines().any(|l| l.starts_with("  M0: p=")), "{err}");
     assert!(err.lines().any(|l| l.starts_with("  G1: status=")), "{err}");
 }
+
+#[test]
+fn sigquit_dumps_goroutines_and_exits_2() {
+    scenario("sigquit", || {
+        gort::Builder::new().max_procs(2).run(|| {
+            let c = gort::chan::<u32>(0);
+            let c2 = c.clone();
+            drop(gort::go(move || c2.recv()));
+            // Tell the parent we are ready, then wait on a long timer (not a deadlock).
+            eprintln!("READY");
+            gort::time::sleep(std::time::Duration::from_secs(3600));
+        });
+    });
+    let exe = std::env::current_exe().unwrap();
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "sigquit_dumps_goroutines_and_exits_2",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(common::SCENARIO, "sigquit")
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    use std::io::Read;
+    while !String::from_utf8_lossy(&seen).contains("READY") {
+        let n = err.read(&mut buf).unwrap();
+        assert!(n > 0, "child ended before it was ready");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGQUIT) };
+    err.read_to_end(&mut seen).unwrap();
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(2), "{text}");
+    assert!(text.contains("SIGQUIT: quit"), "{text}");
+    assert!(text.contains("goroutine 1 [sleep]:"), "{text}");
+    assert!(text.contains("[chan receive]:"), "{text}");
+}

@@ -580,6 +580,7 @@ impl Builder {
         // osinit + schedinit.
         let ncpu = env::num_cpu();
         env::raise_fd_limit();
+        crate::sched::sysmon::install_sigquit();
         let procs = self
             .max_procs
             .unwrap_or_else(|| env::gomaxprocs_from_env(ncpu));

@@ -13,6 +13,53 @@ use crate::sched::p::PStatus;
 use crate::sched::Sched;
 use std::time::Duration;
 
+/// Set by the SIGQUIT handler; sysmon prints the goroutine dump and exits the process.
+static SIGQUIT_PENDING: crate::loom::AtomicBool = crate::loom::AtomicBool::new(false);
+
+/// Running sysmons; with none, SIGQUIT gets its default action (core dump and exit).
+static SYSMONS: crate::loom::AtomicU32 = crate::loom::AtomicU32::new(0);
+
+extern "C" fn on_sigquit(sig: libc::c_int) {
+    // Async-signal-safe: atomics, and signal/raise for the fallback. sysmon notices the flag
+    // within one round (at most 1 s in deep sleep) and prints on a normal thread.
+    // ORDERING: SeqCst; flags read by sysmon.
+    if SYSMONS.load(Ordering::SeqCst) == 0 {
+        // SAFETY: restoring the default action and re-raising are async-signal-safe.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+            libc::raise(sig);
+        }
+        return;
+    }
+    SIGQUIT_PENDING.store(true, Ordering::SeqCst);
+}
+
+/// Installs the SIGQUIT handler once per process (Go: SIGQUIT dumps every goroutine and exits
+/// with status 2).
+pub(crate) fn install_sigquit() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a zeroed sigaction with a handler address and an empty mask is a valid
+        // argument; the handler only does an atomic store, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_sigquit as extern "C" fn(libc::c_int) as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(libc::SIGQUIT, &sa, std::ptr::null_mut());
+        }
+    });
+}
+
+fn check_sigquit(sched: &Sched) {
+    // ORDERING: SeqCst, the flag set by the handler.
+    if SIGQUIT_PENDING.swap(false, Ordering::SeqCst) {
+        let dump = crate::sched::trace::goroutine_dump(sched);
+        eprintln!("SIGQUIT: quit\n\n{dump}");
+        std::process::exit(2);
+    }
+}
+
 /// Threads that are Ms without Ps (sysmon), excluded from `checkdead`'s count.
 pub(crate) const NMSYS: i64 = 1;
 
@@ -77,9 +124,10 @@ fn sysmon(sched: &'static Sched) {
                 // ORDERING: SeqCst with `pidleget_locked`'s check, both under the lock.
                 sched.sysmonwait.store(true, Ordering::SeqCst);
                 sched.lock.unlock();
-                // Deep sleep, but never past the next timer.
+                // Deep sleep, but never past the next timer, and at most 1 s so a SIGQUIT is
+                // answered promptly.
                 let now = sched.nanotime();
-                let mut sleep_ns = 60_000_000_000i64;
+                let mut sleep_ns = 1_000_000_000i64;
                 if let Some(next) = sched.timers.next_when() {
                     sleep_ns = sleep_ns.min((next - now).max(0));
                 }
@@ -102,6 +150,7 @@ fn sysmon(sched: &'static Sched) {
                 return;
             }
         }
+        check_sigquit(sched);
         sched.timers.run_due(sched.nanotime());
         // Poll the network if nobody has for 10 ms (Go's sysmon).
         let now = sched.nanotime();
