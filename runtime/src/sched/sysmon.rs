@@ -74,10 +74,13 @@ pub(crate) fn start(sched: &'static Sched) {
     // SAFETY: `sched.lock` is held.
     unsafe { sched.locked() }.mnext += 1;
     sched.lock.unlock();
+    // ORDERING: SeqCst, read by the signal handler.
+    SYSMONS.fetch_add(1, Ordering::SeqCst);
     let r = std::thread::Builder::new()
         .name("gort-sysmon".into())
         .spawn(move || {
             sysmon(sched);
+            SYSMONS.fetch_sub(1, Ordering::SeqCst);
             crate::sched::proc::mlive_exit(sched);
         });
     if let Err(e) = r {
