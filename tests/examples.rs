@@ -290,3 +290,21 @@ fn rate_limit_spends_tokens() {
         ],
     );
 }
+
+#[test]
+fn echo_round_trips() {
+    check_lines(
+        "echo",
+        &["20", "50"],
+        &["echo: 1000 round trips ok (20 clients x 50)"],
+    );
+}
+
+#[test]
+fn http_hello_answers_requests() {
+    check_lines(
+        "http_hello",
+        &["--selftest"],
+        &["selftest: 100 requests answered"],
+    );
+}
