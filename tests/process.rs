@@ -238,3 +238,33 @@ fn sigquit_dumps_goroutines_and_exits_2() {
     assert!(text.contains("goroutine 1 [sleep]:"), "{text}");
     assert!(text.contains("[chan receive]:"), "{text}");
 }
+
+#[test]
+fn goroutine_stack_overflow_is_reported() {
+    scenario("overflow", || {
+        fn recurse(n: u64) -> u64 {
+            let pad = std::hint::black_box([n; 64]);
+            if n == u64::MAX {
+                return pad[0];
+            }
+            recurse(n + 1) + std::hint::black_box(pad[1])
+        }
+        gort::Builder::new()
+            .max_procs(2)
+            .stack_size(64 * 1024)
+            .run(|| {
+                let h = gort::go(|| recurse(0));
+                let _ = h.join();
+            });
+    });
+    let o = spawn_scenario("goroutine_stack_overflow_is_reported", "overflow", &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("fatal error: stack overflow"), "{err}");
+    assert!(
+        err.contains("runtime: goroutine stack exceeds 65536-byte limit"),
+        "{err}"
+    );
+    assert!(err.contains("goroutine 2 [running]:"), "{err}");
+    assert!(err.contains("GORT_STACK_SIZE"), "{err}");
+}

@@ -6,6 +6,7 @@
 //! - The G body never unwinds into `resume`: `newproc` wraps user code in `catch_unwind` inside
 //!   the coroutine, so a panic is a G-level event.
 
+pub mod overflow;
 pub mod stack;
 
 use corosensei::{Coroutine, Yielder};

@@ -171,6 +171,7 @@ pub fn alloc(usable: usize) -> Result<StackSlot, StackError> {
             Ok(start) => {
                 b.bump = start;
                 b.end = start + slot_size * SLAB_SLOTS;
+                crate::coro::overflow::register_slab(start, b.end, slot_size, usable);
             }
             Err(e) => {
                 POOL.lock.unlock();
