@@ -201,8 +201,19 @@ fn sigquit_dumps_goroutines_and_exits_2() {
             let c = gort::chan::<u32>(0);
             let c2 = c.clone();
             drop(gort::go(move || c2.recv()));
-            // Tell the parent we are ready, then wait on a long timer (not a deadlock).
-            eprintln!("READY");
+            // Tell the parent once both goroutines are parked (so the dump is deterministic),
+            // from a third goroutine; everyone waits on timers, which is not a deadlock.
+            drop(gort::go(|| {
+                loop {
+                    let d = gort::runtime::stack_dump();
+                    if d.contains("goroutine 1 [sleep]:") && d.contains("[chan receive]:") {
+                        break;
+                    }
+                    gort::time::sleep(std::time::Duration::from_millis(1));
+                }
+                eprintln!("READY");
+                gort::time::sleep(std::time::Duration::from_secs(3600));
+            }));
             gort::time::sleep(std::time::Duration::from_secs(3600));
         });
     });
