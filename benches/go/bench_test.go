@@ -1,7 +1,8 @@
 // Package gortbench holds the Go twins of gort's criterion benchmarks
-// (benches/sched.rs and benches/chan.rs). Each benchmark here does the same
-// work per op as the Rust benchmark of the same workload, so that
-// scripts/bench-compare.sh can put the two ns/op figures side by side.
+// (benches/sched.rs and benches/chan.rs here, benches/sync.rs in
+// sync_test.go). Each benchmark here does the same work per op as the Rust
+// benchmark of the same workload, so that scripts/bench-compare.sh can put
+// the two ns/op figures side by side.
 //
 // Run: GOMAXPROCS=1 go test -run '^$' -bench . -count 5
 package gortbench
@@ -99,6 +100,172 @@ func BenchmarkSPSCBuffered(b *testing.B) {
 	}()
 	s := 0
 	for v := range c {
+		s += v
+	}
+	b.StopTimer()
+	sink = s
+}
+
+// bufCap is the capacity of the buffered channels of the Buffered1024 and
+// Select benchmarks.
+const bufCap = 1024
+
+// share is goroutine k's share when total ops are split over parts
+// goroutines: total/parts, plus one for the first total%parts goroutines.
+func share(total, parts, k int) int {
+	n := total / parts
+	if k < total%parts {
+		n++
+	}
+	return n
+}
+
+// benchNxM: senders goroutines send b.N messages in all (split by share) on
+// one channel of capacity capacity, and receivers goroutines receive them
+// (split the same way); the benchmark goroutine starts the senders, then the
+// receivers, and waits for all of them. op = one message.
+func benchNxM(b *testing.B, capacity, senders, receivers int) {
+	c := make(chan int, capacity)
+	sums := make([]int, receivers)
+	var wg sync.WaitGroup
+	n := b.N
+	b.ResetTimer()
+	wg.Add(senders + receivers)
+	for k := 0; k < senders; k++ {
+		go func() {
+			for i := range share(n, senders, k) {
+				c <- i
+			}
+			wg.Done()
+		}()
+	}
+	for k := 0; k < receivers; k++ {
+		go func() {
+			s := 0
+			for range share(n, receivers, k) {
+				s += <-c
+			}
+			sums[k] = s
+			wg.Done()
+		}()
+	}
+	wg.Wait()
+	b.StopTimer()
+	for _, s := range sums {
+		sink += s
+	}
+}
+
+// unbuffered_1x1: one sender, one receiver, an unbuffered channel.
+func BenchmarkUnbuffered1x1(b *testing.B) { benchNxM(b, 0, 1, 1) }
+
+// unbuffered_4x4: four senders, four receivers, one unbuffered channel.
+func BenchmarkUnbuffered4x4(b *testing.B) { benchNxM(b, 0, 4, 4) }
+
+// buffered1024_1x1: one sender, one receiver, a channel of capacity 1024.
+func BenchmarkBuffered1024_1x1(b *testing.B) { benchNxM(b, bufCap, 1, 1) }
+
+// buffered1024_4x4: four senders, four receivers, one channel of capacity
+// 1024.
+func BenchmarkBuffered1024_4x4(b *testing.B) { benchNxM(b, bufCap, 4, 4) }
+
+// startProducers starts one producer goroutine per channel, producer k
+// sending its share of n ints on cs[k]; wg counts them.
+func startProducers(n int, cs []chan int, wg *sync.WaitGroup) {
+	wg.Add(len(cs))
+	for k, c := range cs {
+		go func() {
+			for i := range share(n, len(cs), k) {
+				c <- i
+			}
+			wg.Done()
+		}()
+	}
+}
+
+// select2: the benchmark goroutine loops on a select over 2 channels of
+// capacity 1024, each fed by its own producer goroutine. op = one message
+// received through the select.
+func BenchmarkSelect2(b *testing.B) {
+	cs := []chan int{make(chan int, bufCap), make(chan int, bufCap)}
+	c0, c1 := cs[0], cs[1]
+	var wg sync.WaitGroup
+	s := 0
+	b.ResetTimer()
+	startProducers(b.N, cs, &wg)
+	for i := 0; i < b.N; i++ {
+		select {
+		case v := <-c0:
+			s += v
+		case v := <-c1:
+			s += v
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	sink = s
+}
+
+// select4: as select2, over 4 channels and 4 producers.
+func BenchmarkSelect4(b *testing.B) {
+	cs := []chan int{make(chan int, bufCap), make(chan int, bufCap),
+		make(chan int, bufCap), make(chan int, bufCap)}
+	c0, c1, c2, c3 := cs[0], cs[1], cs[2], cs[3]
+	var wg sync.WaitGroup
+	s := 0
+	b.ResetTimer()
+	startProducers(b.N, cs, &wg)
+	for i := 0; i < b.N; i++ {
+		select {
+		case v := <-c0:
+			s += v
+		case v := <-c1:
+			s += v
+		case v := <-c2:
+			s += v
+		case v := <-c3:
+			s += v
+		}
+	}
+	wg.Wait()
+	b.StopTimer()
+	sink = s
+}
+
+// fanin4: Go's fan-in (merge) pattern. 4 producers, each with its own
+// unbuffered channel that it closes when done; one forwarding goroutine per
+// producer copies into a shared unbuffered output channel; a closer goroutine
+// closes the output once every forwarder has returned; the benchmark
+// goroutine receives until the output is closed and drained.
+// op = one message at the consumer.
+func BenchmarkFanIn4(b *testing.B) {
+	const producers = 4
+	out := make(chan int)
+	var wg sync.WaitGroup
+	n := b.N
+	s := 0
+	b.ResetTimer()
+	wg.Add(producers)
+	for k := 0; k < producers; k++ {
+		c := make(chan int)
+		go func() {
+			for i := range share(n, producers, k) {
+				c <- i
+			}
+			close(c)
+		}()
+		go func() {
+			for v := range c {
+				out <- v
+			}
+			wg.Done()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(out)
+	}()
+	for v := range out {
 		s += v
 	}
 	b.StopTimer()

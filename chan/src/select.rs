@@ -393,7 +393,27 @@ pub fn selectgo(
     // 2. Lock order: by channel address.
     let lockorder = &mut lockorder[..norder];
     lockorder.copy_from_slice(pollorder);
-    lockorder.sort_unstable_by_key(|&i| addr(arms, i));
+    // Insertion sort on addresses read once (selects have a handful of arms; Go uses a heap
+    // sort for its n log n bound, which matters only for huge dynamic selects).
+    if norder <= 32 {
+        let mut keys = [0usize; 32];
+        for (k, &i) in lockorder.iter().enumerate() {
+            keys[k] = addr(arms, i);
+        }
+        for k in 1..norder {
+            let (key, idx) = (keys[k], lockorder[k]);
+            let mut j = k;
+            while j > 0 && keys[j - 1] > key {
+                keys[j] = keys[j - 1];
+                lockorder[j] = lockorder[j - 1];
+                j -= 1;
+            }
+            keys[j] = key;
+            lockorder[j] = idx;
+        }
+    } else {
+        lockorder.sort_unstable_by_key(|&i| addr(arms, i));
+    }
     let lockorder = &*lockorder;
 
     sellock(arms, lockorder);

@@ -14,9 +14,11 @@ pub struct DebugVars {
     pub scheddetail: i64,
 }
 
-/// The number of CPUs this process may use (Go's `ncpu`).
+/// The number of CPUs this process may use (Go's `ncpu`), read once: `available_parallelism`
+/// reads cgroup files, far too slow for `can_spin`'s hot path.
 pub fn num_cpu() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static NCPU: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *NCPU.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// GOMAXPROCS from the environment, or `ncpu`.
