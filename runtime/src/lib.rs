@@ -121,7 +121,7 @@ pub mod rt {
     pub use crate::coro::UnlockFn;
     pub use crate::lock::RawLock;
     pub use crate::sched::g::{GPtr, GStatus, WaitReason};
-    pub use crate::sched::m::{cheaprandn, getg, procid};
+    pub use crate::sched::m::{cheaprandn, getg, proc_key, procid};
     pub use crate::sched::park::{
         can_spin, do_spin, gopark, goready, goyield, outside_goroutine, preempt_point,
     };

@@ -28,7 +28,7 @@
 
 use crate::locked::Locked;
 use gort_runtime::loom::{AtomicU64, AtomicUsize, Ordering};
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -68,13 +68,28 @@ pub struct Pool<T> {
     /// Milliseconds after `base` of the last rotation. Atomic: CASed forward by the rotating
     /// thread, read by every `get`/`put` that checks the clock.
     last_rotation: AtomicU64,
+    /// Rotations so far; a private slot last touched in an older epoch is aged on next use.
+    epoch: AtomicU64,
 }
 
 /// Padded so that neighbouring shards' locks do not share a cache line.
 #[repr(align(128))]
 struct Shard<T> {
     lists: Locked<Lists<T>>,
+    /// The runtime whose P with this shard's index owns `private` (0: not yet claimed). Set
+    /// once; other runtimes using the same pool take the locked path.
+    owner: AtomicUsize,
+    /// Go's per-P `private` slot: touched without a lock, only by the goroutine running on the
+    /// owning P (exactly one at a time; `get`/`put` never park in between).
+    private: UnsafeCell<Option<T>>,
+    /// The pool epoch when `private` was last aged (owner only).
+    private_epoch: UnsafeCell<u64>,
 }
+
+// SAFETY: `lists` is a lock; `private` is reached only through `Pool::private_slot` by the one
+// goroutine running on the owning P (see there), so values move between threads only as `T:
+// Send` allows.
+unsafe impl<T: Send> Sync for Shard<T> {}
 
 struct Lists<T> {
     primary: Vec<T>,
@@ -134,11 +149,15 @@ impl<T: Send> Pool<T> {
                         victim: Vec::new(),
                         ops: 0,
                     }),
+                    owner: AtomicUsize::new(0),
+                    private: UnsafeCell::new(None),
+                    private_epoch: UnsafeCell::new(0),
                 })
                 .collect(),
             new: Box::new(new),
             base: Instant::now(),
             last_rotation: AtomicU64::new(0),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -151,6 +170,11 @@ impl<T: Send> Pool<T> {
     /// A cached value, or `None` if the pool has none (Go's `Get` on a pool without `New`).
     /// Never blocks.
     pub fn try_get(&self) -> Option<T> {
+        if let Some(slot) = self.private_slot() {
+            if let Some(v) = slot.take() {
+                return Some(v);
+            }
+        }
         let n = self.shards.len();
         let me = thread_index() & (n - 1);
         let (v, check) = {
@@ -174,6 +198,13 @@ impl<T: Send> Pool<T> {
 
     /// Caches `v` for a later `get`. Never blocks.
     pub fn put(&self, v: T) {
+        let v = match self.private_slot() {
+            Some(slot) if slot.is_none() => {
+                *slot = Some(v);
+                return;
+            }
+            _ => v,
+        };
         let me = thread_index() & (self.shards.len() - 1);
         let check = {
             let mut l = self.shards[me].lists.lock();
@@ -188,6 +219,8 @@ impl<T: Send> Pool<T> {
     /// Rotates now, as a Go GC cycle would: every cached value moves to the victim cache and
     /// the previous victims are dropped. Two rotations in a row empty the pool.
     pub fn rotate(&self) {
+        // ORDERING: Relaxed: owners age their private slots when they next see the new epoch.
+        self.epoch.fetch_add(1, Ordering::Relaxed);
         for shard in self.shards.iter() {
             let dropped = {
                 let mut l = shard.lists.lock();
@@ -196,10 +229,51 @@ impl<T: Send> Pool<T> {
             };
             drop(dropped); // unlocked: `T::drop` may do anything
         }
+        // Age the caller's own private slot now (others age theirs on their next use).
+        let _ = self.private_slot();
     }
 
     /// Rotates if a period has passed since the last rotation and this thread wins the race
     /// to do it.
+    /// The calling goroutine's P's private slot (Go's `pin` + `l.private`), if this pool's
+    /// shard for that P belongs to the caller's runtime and the P has a shard of its own. A
+    /// value left there across rotations is aged as the lists were: after one rotation it
+    /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
+    #[allow(clippy::mut_from_ref)]
+    fn private_slot(&self) -> Option<&mut Option<T>> {
+        let (rt, pid) = gort_runtime::rt::proc_key()?;
+        let sh = self.shards.get(pid)?;
+        // ORDERING: Relaxed: the owner is written once; the slot itself is ordered by the P
+        // hand-over between Ms (under the scheduler lock).
+        let owner = sh.owner.load(Ordering::Relaxed);
+        if owner != rt
+            && (owner != 0
+                || sh
+                    .owner
+                    .compare_exchange(0, rt, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_err())
+        {
+            return None;
+        }
+        // SAFETY: only the goroutine running on P `pid` of runtime `rt` gets here, one at a
+        // time (one M holds a P), and it does not park before it is done with the slot.
+        let (slot, seen) = unsafe { (&mut *sh.private.get(), &mut *sh.private_epoch.get()) };
+        // ORDERING: Relaxed: a stale epoch only delays the ageing to the next call.
+        let now = self.epoch.load(Ordering::Relaxed);
+        if *seen != now {
+            let aged = now.wrapping_sub(*seen);
+            *seen = now;
+            if let Some(v) = slot.take() {
+                if aged == 1 {
+                    sh.lists.lock().victim.push(v);
+                } else {
+                    drop(v);
+                }
+            }
+        }
+        Some(slot)
+    }
+
     fn maybe_rotate(&self) {
         let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
         // ORDERING: Relaxed: the shards' locks order the lists; this only elects a rotator.

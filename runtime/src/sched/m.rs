@@ -180,3 +180,10 @@ pub fn cheaprandn(n: u32) -> u32 {
 pub fn procid() -> Option<usize> {
     getm().and_then(|m| m.p()).map(|p| p.id as usize)
 }
+
+/// The calling goroutine's runtime (as an opaque id) and P id, or `None` outside a goroutine.
+/// Stable until the goroutine parks or yields; the pair names a P that only this goroutine's
+/// M can be using right now (what per-P caches with owner-only slots need).
+pub fn proc_key() -> Option<(usize, usize)> {
+    getm().and_then(|m| m.p().map(|p| (m.sched as *const _ as usize, p.id as usize)))
+}
