@@ -88,6 +88,27 @@ pub(crate) fn start(sched: &'static Sched) {
     }
 }
 
+/// Sleeps on the sysmon note for at most `max_ns`, and never past the earliest timer. A timer
+/// added meanwhile for earlier than the planned wake-up wakes the note (`Timers::push`).
+fn sleep_until_timer(sched: &Sched, max_ns: i64) {
+    let now = sched.nanotime();
+    let mut sleep_ns = max_ns;
+    if let Some(next) = sched.timers.next_when() {
+        sleep_ns = sleep_ns.min((next - now).max(0));
+    }
+    // ORDERING: SeqCst pairs with the load in `Timers::push`: a timer added after this store
+    // and earlier than the deadline wakes us; one added before it is seen by the re-check.
+    sched
+        .timers
+        .sysmon_wake_at
+        .store(now + sleep_ns, Ordering::SeqCst);
+    if sleep_ns > 0 && sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) {
+        sched
+            .sysmon_note
+            .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
+    }
+}
+
 /// Go: `sysmon` (proc.go).
 fn sysmon(sched: &'static Sched) {
     let mut idle = 0u32;
@@ -102,22 +123,7 @@ fn sysmon(sched: &'static Sched) {
             delay_us *= 2;
         }
         delay_us = delay_us.min(10_000);
-        let now = sched.nanotime();
-        let mut sleep_ns = delay_us as i64 * 1000;
-        if let Some(next) = sched.timers.next_when() {
-            sleep_ns = sleep_ns.min((next - now).max(0));
-        }
-        // ORDERING: SeqCst pairs with the load in `Timers::push`: a timer added after this
-        // store and earlier than the deadline wakes us.
-        sched
-            .timers
-            .sysmon_wake_at
-            .store(now + sleep_ns, Ordering::SeqCst);
-        if sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) && sleep_ns > 0 {
-            sched
-                .sysmon_note
-                .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
-        }
+        sleep_until_timer(sched, delay_us as i64 * 1000);
         if sched.is_shutdown() {
             return;
         }
@@ -129,20 +135,7 @@ fn sysmon(sched: &'static Sched) {
                 sched.lock.unlock();
                 // Deep sleep, but never past the next timer, and at most 1 s so a SIGQUIT is
                 // answered promptly.
-                let now = sched.nanotime();
-                let mut sleep_ns = 1_000_000_000i64;
-                if let Some(next) = sched.timers.next_when() {
-                    sleep_ns = sleep_ns.min((next - now).max(0));
-                }
-                sched
-                    .timers
-                    .sysmon_wake_at
-                    .store(now + sleep_ns, Ordering::SeqCst);
-                if sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) && sleep_ns > 0 {
-                    sched
-                        .sysmon_note
-                        .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
-                }
+                sleep_until_timer(sched, 1_000_000_000);
                 sched.lock.lock();
                 sched.sysmonwait.store(false, Ordering::SeqCst);
                 idle = 0;
