@@ -38,8 +38,12 @@ fn serve(l: TcpListener) {
     loop {
         match l.accept() {
             Ok((s, _)) => drop(gort::go(move || handle(s))),
-            // Out of descriptors or similar: this accept fails, the server goes on.
-            Err(e) => eprintln!("accept: {e}"),
+            // Out of descriptors or similar: this accept fails, the server backs off briefly
+            // (as Go's net/http does) and goes on.
+            Err(e) => {
+                eprintln!("accept: {e}");
+                gort::time::sleep(std::time::Duration::from_millis(5));
+            }
         }
     }
 }
