@@ -138,6 +138,48 @@ macro_rules! deadlines {
     };
 }
 
+/// `Read`/`Write` for a stream socket and for `&` it (so one goroutine can read while another
+/// writes), each call parking on the netpoller instead of blocking.
+macro_rules! stream_io {
+    ($t:ty) => {
+        impl Read for &$t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                let s: &$t = self;
+                s.nfd
+                    .io(s.inner.as_raw_fd(), Mode::Read, || (&s.inner).read(buf))
+            }
+        }
+
+        impl Write for &$t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                let s: &$t = self;
+                s.nfd
+                    .io(s.inner.as_raw_fd(), Mode::Write, || (&s.inner).write(buf))
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+
+        impl Read for $t {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                (&*self).read(buf)
+            }
+        }
+
+        impl Write for $t {
+            fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+                (&*self).write(buf)
+            }
+
+            fn flush(&mut self) -> io::Result<()> {
+                Ok(())
+            }
+        }
+    };
+}
+
 /// A TCP listener (Go's `net.TCPListener`).
 pub struct TcpListener {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
@@ -285,41 +327,7 @@ impl TcpStream {
     deadlines!();
 }
 
-impl Read for &TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let s: &TcpStream = self;
-        s.nfd
-            .io(s.inner.as_raw_fd(), Mode::Read, || (&s.inner).read(buf))
-    }
-}
-
-impl Write for &TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let s: &TcpStream = self;
-        s.nfd
-            .io(s.inner.as_raw_fd(), Mode::Write, || (&s.inner).write(buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for TcpStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for TcpStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(TcpStream);
 
 /// A UDP socket (Go's `net.UDPConn`).
 pub struct UdpSocket {
@@ -500,38 +508,4 @@ impl UnixStream {
     deadlines!();
 }
 
-impl Read for &UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let s: &UnixStream = self;
-        s.nfd
-            .io(s.inner.as_raw_fd(), Mode::Read, || (&s.inner).read(buf))
-    }
-}
-
-impl Write for &UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let s: &UnixStream = self;
-        s.nfd
-            .io(s.inner.as_raw_fd(), Mode::Write, || (&s.inner).write(buf))
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Read for UnixStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        (&*self).read(buf)
-    }
-}
-
-impl Write for UnixStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        (&*self).write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+stream_io!(UnixStream);

@@ -52,6 +52,21 @@ fn deadlock_on_nil_channel_and_join() {
 }
 
 #[test]
+fn empty_select_alone_is_a_deadlock() {
+    scenario("empty-select", || {
+        gort::Builder::new().max_procs(1).run(|| gort::select! {});
+    });
+    let o = spawn_scenario("empty_select_alone_is_a_deadlock", "empty-select", &[]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(
+        err.contains("all goroutines are asleep - deadlock!"),
+        "{err}"
+    );
+    assert!(err.contains("goroutine 1 [select (no cases)]:"), "{err}");
+}
+
+#[test]
 fn detached_goroutine_panic_ends_the_process() {
     scenario("detached-panic", || {
         gort::Builder::new().max_procs(2).run(|| {

@@ -237,9 +237,9 @@ fn unsent_values_are_dropped_and_received_values_delivered_once() {
 }
 
 #[test]
-fn empty_select_is_a_deadlock_when_alone() {
-    // `select! {}` parks forever; checked through the deadlock report in tests/process.rs of
-    // the facade. Here: it compiles to `!`, usable in any position.
+fn empty_select_has_type_never() {
+    // `select! {}` parks forever (tests/process.rs checks the deadlock report it leads to);
+    // here: it is an expression of type `!`, usable in any position.
     fn _never() -> u32 {
         select! {}
     }

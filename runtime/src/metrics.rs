@@ -31,6 +31,8 @@ pub struct Metrics {
     pub parks: u64,
     /// Preemptions at check points after sysmon's request.
     pub preemptions: u64,
+    /// Requests sysmon made (a G past its 10 ms slice); some are answered by a park instead.
+    pub preempt_requests: u64,
 }
 
 pub(crate) fn read(sched: &Sched) -> Metrics {
@@ -48,6 +50,7 @@ pub(crate) fn read(sched: &Sched) -> Metrics {
         steals: sched.allp.iter().map(|p| p.steals.load(r)).sum(),
         parks: sched.allp.iter().map(|p| p.parks.load(r)).sum(),
         preemptions: sched.stats.preemptions.load(r),
+        preempt_requests: sched.stats.preempt_requests.load(r),
     }
 }
 

@@ -467,11 +467,6 @@ impl PollDesc {
         }
         release(np, self);
     }
-
-    /// The runtime this descriptor belongs to.
-    pub fn sched_ptr(&self) -> *const Sched {
-        self.sched
-    }
 }
 
 /// # Safety
