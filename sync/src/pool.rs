@@ -240,6 +240,7 @@ impl<T: Send> Pool<T> {
     /// value left there across rotations is aged as the lists were: after one rotation it
     /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
     #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
     fn private_slot(&self) -> Option<&mut Option<T>> {
         let (rt, pid) = gort_runtime::rt::proc_key()?;
         let sh = self.shards.get(pid)?;
@@ -261,17 +262,24 @@ impl<T: Send> Pool<T> {
         // ORDERING: Relaxed: a stale epoch only delays the ageing to the next call.
         let now = self.epoch.load(Ordering::Relaxed);
         if *seen != now {
-            let aged = now.wrapping_sub(*seen);
-            *seen = now;
-            if let Some(v) = slot.take() {
-                if aged == 1 {
-                    sh.lists.lock().victim.push(v);
-                } else {
-                    drop(v);
-                }
-            }
+            Self::age_private(sh, slot, seen, now);
         }
         Some(slot)
+    }
+
+    /// Ages a private slot last seen in epoch `*seen` to epoch `now` (off the fast path).
+    #[cold]
+    #[inline(never)]
+    fn age_private(sh: &Shard<T>, slot: &mut Option<T>, seen: &mut u64, now: u64) {
+        let aged = now.wrapping_sub(*seen);
+        *seen = now;
+        if let Some(v) = slot.take() {
+            if aged == 1 {
+                sh.lists.lock().victim.push(v);
+            } else {
+                drop(v);
+            }
+        }
     }
 
     fn maybe_rotate(&self) {

@@ -137,18 +137,25 @@ pub(crate) fn set_current(m: Option<&'static M>) {
     CUR_M.with(|c| c.set(m.map_or(std::ptr::null(), |m| m as *const M)));
 }
 
-/// The M running on this thread, if the thread is an M.
-#[inline(never)]
-pub fn getm() -> Option<&'static M> {
+/// Reads `CUR_M`. Inlined only into the `#[inline(never)]` accessors below, so each of them
+/// costs one call and the thread-local's address is never cached across a goroutine switch.
+#[inline(always)]
+fn cur_m() -> Option<&'static M> {
     let p = CUR_M.with(|c| c.get());
     // SAFETY: Ms are leaked, so a non-null pointer is valid forever.
     unsafe { p.as_ref() }
 }
 
+/// The M running on this thread, if the thread is an M.
+#[inline(never)]
+pub fn getm() -> Option<&'static M> {
+    cur_m()
+}
+
 /// The goroutine running on this thread, if any (Go's `getg().m.curg`).
 #[inline(never)]
 pub fn getg() -> Option<GPtr> {
-    getm().and_then(|m| m.curg())
+    cur_m().and_then(|m| m.curg())
 }
 
 /// A random number in `[0, n)` from the calling M's `cheaprand` (or a thread-local generator
@@ -177,13 +184,15 @@ pub fn cheaprandn(n: u32) -> u32 {
 /// The id of the P the calling goroutine runs on (0..GOMAXPROCS), or `None` outside a
 /// goroutine. Stable until the goroutine next parks or yields (gort preempts only at those
 /// points), which is what per-P caches such as `sync.Pool` need (Go's `procPin`).
+#[inline(never)]
 pub fn procid() -> Option<usize> {
-    getm().and_then(|m| m.p()).map(|p| p.id as usize)
+    cur_m().and_then(|m| m.p()).map(|p| p.id as usize)
 }
 
 /// The calling goroutine's runtime (as an opaque id) and P id, or `None` outside a goroutine.
 /// Stable until the goroutine parks or yields; the pair names a P that only this goroutine's
 /// M can be using right now (what per-P caches with owner-only slots need).
+#[inline(never)]
 pub fn proc_key() -> Option<(usize, usize)> {
-    getm().and_then(|m| m.p().map(|p| (m.sched as *const _ as usize, p.id as usize)))
+    cur_m().and_then(|m| m.p().map(|p| (m.sched as *const _ as usize, p.id as usize)))
 }
