@@ -187,3 +187,51 @@ fn ticker_ticks_until_stopped() {
         );
     });
 }
+
+#[test]
+fn an_earlier_timer_breaks_a_long_poll() {
+    // One goroutine sleeps for an hour, so an idle M may block in the netpoller until then; a
+    // later, shorter sleep must still end (the poller is woken for it, or another M polls).
+    for_each_procs(|| {
+        drop(gort::go(|| gort::time::sleep(Duration::from_secs(3600))));
+        gort::time::sleep(Duration::from_millis(2));
+        for _ in 0..20 {
+            gort::time::sleep(Duration::from_micros(200));
+        }
+    });
+}
+
+#[test]
+fn another_m_runs_the_timers_of_a_busy_p() {
+    // The main goroutine keeps its P busy without reaching a check point until its own timer
+    // has fired: only an idle M running the busy P's due timers (Go's steal pass) can end it.
+    for procs in [2, 4] {
+        common::run_with(procs, || {
+            for _ in 0..20 {
+                let c = gort::time::after(Duration::from_millis(1));
+                while c.len() == 0 {
+                    std::hint::spin_loop();
+                }
+                assert!(c.try_recv().is_ok());
+            }
+        });
+    }
+}
+
+#[test]
+fn stopped_timers_do_not_pile_up_or_fire() {
+    // Many timers started and stopped at once: none fires, and the runtime is not kept from
+    // reporting what it would report without them (it ends normally here).
+    for_each_procs(|| {
+        let fired = Arc::new(AtomicU64::new(0));
+        for _ in 0..10_000 {
+            let f = fired.clone();
+            let t = gort::time::after_func(Duration::from_millis(30), move || {
+                f.fetch_add(1, Ordering::SeqCst);
+            });
+            assert!(t.stop());
+        }
+        gort::time::sleep(Duration::from_millis(60));
+        assert_eq!(fired.load(Ordering::SeqCst), 0);
+    });
+}

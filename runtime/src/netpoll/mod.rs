@@ -134,7 +134,7 @@ impl NetPoll {
 }
 
 /// The runtime's poller, created on first use.
-fn netpoll_of(sched: &'static Sched) -> io::Result<&'static NetPoll> {
+pub(crate) fn netpoll_of(sched: &'static Sched) -> io::Result<&'static NetPoll> {
     if let Some(np) = sched.netpoll.get() {
         return Ok(np);
     }

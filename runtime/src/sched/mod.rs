@@ -121,8 +121,9 @@ pub struct Sched {
     pub(crate) lastpoll: AtomicI64,
     /// Set while an M does a non-blocking poll (Go's `sched.pollingNet`).
     pub(crate) polling_net: AtomicU32,
-    /// Timers, run by sysmon (see `time`).
-    pub(crate) timers: crate::time::Timers,
+    /// The deadline of the M blocked in the netpoller (nanotime), or 0 if it blocks with no
+    /// deadline or none is blocked (Go's `sched.pollUntil`).
+    pub(crate) poll_until: AtomicI64,
     /// M0, the thread that called `run`; woken at shutdown.
     pub(crate) m0: std::sync::OnceLock<&'static M>,
 }
@@ -175,7 +176,7 @@ impl Sched {
             netpoll_waiters: crate::loom::AtomicI32::new(0),
             lastpoll: AtomicI64::new(1),
             polling_net: AtomicU32::new(0),
-            timers: crate::time::Timers::new(),
+            poll_until: AtomicI64::new(0),
             m0: std::sync::OnceLock::new(),
         }))
     }

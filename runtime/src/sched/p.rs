@@ -76,6 +76,8 @@ pub struct P {
     pub(crate) parks: AtomicU64,
     /// sysmon only.
     pub(crate) sysmontick: UnsafeCell<SysmonTick>,
+    /// This P's timers (their own lock; see `time`).
+    pub(crate) timers: crate::time::PTimers,
 }
 
 // SAFETY: owner fields are touched only by the M holding the P, which changes under
@@ -105,6 +107,7 @@ impl P {
             steals: AtomicU64::new(0),
             parks: AtomicU64::new(0),
             sysmontick: UnsafeCell::new(SysmonTick::default()),
+            timers: crate::time::PTimers::new(),
         }
     }
 

@@ -148,6 +148,10 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         }
         let pp = mp.p().expect("find_runnable: M has no P");
 
+        // This P's due timers; `now` and `poll_until` (the next deadline, 0 if none) are kept
+        // for the steal pass and the poller.
+        let (now, mut poll_until, _) = pp.timers.check(sched, 0);
+
         // Fairness: every 61st schedule tick, look at the global queue first, so two Gs that
         // keep readying each other cannot starve it.
         // ORDERING: owner-only counter.
@@ -206,8 +210,14 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             if !spinning {
                 become_spinning(mp);
             }
-            if let Some(gp) = steal_work(mp, pp) {
+            let stolen = steal_work(mp, pp, now);
+            if let Some(gp) = stolen.gp {
                 return Some((gp, false));
+            }
+            poll_until = earliest(poll_until, stolen.poll_until);
+            if stolen.ran_timer {
+                // Timers of other Ps ran; what they readied is on our P.
+                continue 'top;
             }
         }
 
@@ -281,17 +291,29 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
                     continue 'top;
                 }
             }
+
+            // And timers added meanwhile (Go's `checkTimersNoP`).
+            poll_until = earliest(poll_until, crate::time::sleep_until(sched));
         }
 
-        // Block in the netpoller instead of sleeping, if goroutines wait on the network and
-        // no other M is polling. `polling_net` gives one M the poller (mio's `poll` is
-        // `&mut`); `lastpoll == 0` tells everyone an M is blocked in it. A short-term holder
-        // (a non-blocking poll, maybe sysmon's) is waited out: if we went to sleep instead, the
-        // network could be left with nobody polling it.
-        if crate::netpoll::any_waiters(sched) && acquire_poller(sched) {
+        // Block in the netpoller instead of sleeping, if goroutines wait on the network or a
+        // timer is pending, and no other M is polling. `polling_net` gives one M the poller
+        // (mio's `poll` is `&mut`); `lastpoll == 0` tells everyone an M is blocked in it, and
+        // `poll_until` until when. A short-term holder (a non-blocking poll, maybe sysmon's) is
+        // waited out: if we went to sleep instead, the network and the timers could be left
+        // with nobody watching them.
+        if (crate::netpoll::any_waiters(sched) || poll_until != 0)
+            && acquire_poller(sched, poll_until != 0)
+        {
+            // ORDERING: SeqCst, the polling protocol (`time::wake_net_poller` reads these).
             sched.lastpoll.store(0, Ordering::SeqCst);
+            sched.poll_until.store(poll_until, Ordering::SeqCst);
+            let delay = (poll_until != 0).then(|| {
+                std::time::Duration::from_nanos((poll_until - sched.nanotime()).max(0) as u64)
+            });
             let mut list = Vec::new();
-            crate::netpoll::netpoll(sched, None, &mut list);
+            crate::netpoll::netpoll(sched, delay, &mut list);
+            sched.poll_until.store(0, Ordering::SeqCst);
             sched
                 .lastpoll
                 .store(sched.nanotime().max(1), Ordering::SeqCst);
@@ -314,6 +336,13 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
                     continue 'top;
                 }
             }
+        } else if poll_until != 0 {
+            // Another M is blocked in the poller: make sure it wakes for our timer.
+            // ORDERING: SeqCst, the polling protocol.
+            let until = sched.poll_until.load(Ordering::SeqCst);
+            if until == 0 || until > poll_until {
+                crate::netpoll::netpoll_break(sched);
+            }
         }
 
         if !stopm(mp) {
@@ -323,15 +352,17 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
 }
 
 /// Takes the right to block in the netpoller: true once this M holds `polling_net`; false if
-/// another M is already blocked in the poller (it will see every event) or nobody waits on
-/// the network any more.
-fn acquire_poller(sched: &Sched) -> bool {
+/// another M is already blocked in the poller (it will see every event) or there is nothing
+/// to wait for any more (no network waiters and no timer, `has_timer`).
+fn acquire_poller(sched: &Sched, has_timer: bool) -> bool {
     loop {
         // ORDERING: SeqCst, the polling-right protocol (netpoll module docs).
         if sched.polling_net.swap(1, Ordering::SeqCst) == 0 {
             return true;
         }
-        if sched.lastpoll.load(Ordering::SeqCst) == 0 || !crate::netpoll::any_waiters(sched) {
+        if sched.lastpoll.load(Ordering::SeqCst) == 0
+            || !(has_timer || crate::netpoll::any_waiters(sched))
+        {
             return false;
         }
         // A non-blocking poll is in progress: it ends within one epoll call.
@@ -362,31 +393,71 @@ pub(crate) fn inject_glist(sched: &'static Sched, list: Vec<GPtr>) {
     sched.lock.unlock();
 }
 
+/// What `steal_work` found.
+struct Stolen {
+    gp: Option<GPtr>,
+    /// The earliest timer of the Ps whose timers it checked (0: none).
+    poll_until: i64,
+    /// Timers of other Ps ran (their readied Gs are on our P, or were, if stolen since).
+    ran_timer: bool,
+}
+
+/// The earlier of two deadlines where 0 means none.
+fn earliest(a: i64, b: i64) -> i64 {
+    match (a, b) {
+        (0, x) | (x, 0) => x,
+        (a, b) => a.min(b),
+    }
+}
+
 /// Tries to steal a G from another P: four passes in a random coprime-stride order; the last
-/// pass may also take a victim's `runnext`.
+/// pass also runs the victims' due timers (idle Ps included) and may take a victim's
+/// `runnext`.
 ///
 /// Go: `stealWork` (proc.go).
-fn steal_work(mp: &'static M, pp: &'static P) -> Option<GPtr> {
+fn steal_work(mp: &'static M, pp: &'static P, mut now: i64) -> Stolen {
     let sched = mp.sched;
+    let mut out = Stolen {
+        gp: None,
+        poll_until: 0,
+        ran_timer: false,
+    };
     for i in 0..STEAL_TRIES {
         let last = i == STEAL_TRIES - 1;
         for id in sched.steal_order.start(mp.cheaprand()) {
             if sched.is_shutdown() {
-                return None;
+                return out;
             }
             let p2 = &sched.allp[id as usize];
-            if std::ptr::eq(p2, pp) || p2.status() == PStatus::Idle {
+            if std::ptr::eq(p2, pp) {
+                continue;
+            }
+            if last && p2.timers.wake_time() != 0 {
+                let (tnow, w, ran) = p2.timers.check(sched, now);
+                now = tnow;
+                out.poll_until = earliest(out.poll_until, w);
+                if ran {
+                    // SAFETY: this M holds `pp`.
+                    if let Some((gp, _)) = unsafe { runq_get(pp) } {
+                        out.gp = Some(gp);
+                        return out;
+                    }
+                    out.ran_timer = true;
+                }
+            }
+            if p2.status() == PStatus::Idle {
                 continue;
             }
             // SAFETY: this M holds `pp`.
             if let Some(gp) = unsafe { runq_steal(pp, p2, last) } {
                 // ORDERING: statistics.
                 pp.steals.fetch_add(1, Ordering::Relaxed);
-                return Some(gp);
+                out.gp = Some(gp);
+                return out;
             }
         }
     }
-    None
+    out
 }
 
 fn become_spinning(mp: &M) {

@@ -1,6 +1,8 @@
 //! sysmon: a thread with no P that watches the scheduler. It sleeps 20 us, doubling after 50
-//! idle rounds up to 10 ms; deep-sleeps while every P is idle; asks a G that has held its P
-//! for over 10 ms to yield (`retake`, Go's forcePreemptNS); and prints GODEBUG=schedtrace lines.
+//! idle rounds up to 10 ms; deep-sleeps while every P is idle (until the next timer, at most
+//! 1 s); asks a G that has held its P for over 10 ms to yield (`retake`, Go's forcePreemptNS);
+//! retakes Ps from blocking calls; polls the network if nobody has for 10 ms; starts an M for
+//! a timer nobody runs; and prints GODEBUG=schedtrace lines.
 //!
 //! # Invariants
 //! - sysmon never runs goroutines and holds no P; it counts as an M in `mcount` but not in
@@ -88,24 +90,34 @@ pub(crate) fn start(sched: &'static Sched) {
     }
 }
 
-/// Sleeps on the sysmon note for at most `max_ns`, and never past the earliest timer. A timer
-/// added meanwhile for earlier than the planned wake-up wakes the note (`Timers::push`).
+/// Sleeps on the sysmon note for at most `max_ns`, and never past the earliest future timer
+/// (so a timer nobody runs is noticed: see `kick_overdue_timers`).
 fn sleep_until_timer(sched: &Sched, max_ns: i64) {
     let now = sched.nanotime();
     let mut sleep_ns = max_ns;
-    if let Some(next) = sched.timers.next_when() {
-        sleep_ns = sleep_ns.min((next - now).max(0));
+    let next = crate::time::sleep_until(sched);
+    // A timer already due is the Ms' business (or `kick_overdue_timers`'s): sleep as planned.
+    if next > now {
+        sleep_ns = sleep_ns.min(next - now);
     }
-    // ORDERING: SeqCst pairs with the load in `Timers::push`: a timer added after this store
-    // and earlier than the deadline wakes us; one added before it is seen by the re-check.
-    sched
-        .timers
-        .sysmon_wake_at
-        .store(now + sleep_ns, Ordering::SeqCst);
-    if sleep_ns > 0 && sched.timers.next_when().is_none_or(|w| w > now + sleep_ns) {
+    if sleep_ns > 0 {
         sched
             .sysmon_note
             .sleep_timeout(Duration::from_nanos(sleep_ns as u64));
+    }
+}
+
+/// How late a timer may be before sysmon starts an M for it.
+const TIMER_OVERDUE_NS: i64 = 10_000_000;
+
+/// The netpoller M runs timers on time; this is the safety net for a timer left on the heap of
+/// a P whose M is busy while the other Ps idle: if one is over 10 ms late, wake an idle P, whose
+/// spinning M runs every P's due timers. (Go relies on the poller alone, except on NetBSD.)
+fn kick_overdue_timers(sched: &'static Sched, now: i64) {
+    let next = crate::time::sleep_until(sched);
+    // ORDERING: SeqCst, read as `wakep` itself reads it.
+    if next != 0 && next + TIMER_OVERDUE_NS < now && sched.npidle.load(Ordering::SeqCst) > 0 {
+        crate::sched::schedule::wakep(sched);
     }
 }
 
@@ -147,7 +159,7 @@ fn sysmon(sched: &'static Sched) {
             }
         }
         check_sigquit(sched);
-        sched.timers.run_due(sched.nanotime());
+        kick_overdue_timers(sched, sched.nanotime());
         // Poll the network if nobody has for 10 ms (Go's sysmon).
         let now = sched.nanotime();
         let last = sched.lastpoll.load(Ordering::SeqCst);

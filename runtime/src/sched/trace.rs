@@ -125,11 +125,12 @@ fn detail_lines(sched: &Sched, out: &mut String) {
         let _ = writeln!(
             out,
             "  P{i}: status={} schedtick={} syscalltick={} m={mid} runqsize={} gfreecnt={gfree} \
-             timerslen=0",
+             timerslen={}",
             pp.status() as u8,
             pp.schedtick.load(Ordering::Relaxed),
             pp.syscalltick.load(Ordering::Relaxed),
             pp.stealer.len(),
+            pp.timers.len(),
         );
     }
     sched.lock.lock();
