@@ -209,7 +209,7 @@ fn another_m_runs_the_timers_of_a_busy_p() {
         common::run_with(procs, || {
             for _ in 0..20 {
                 let c = gort::time::after(Duration::from_millis(1));
-                while c.len() == 0 {
+                while c.is_empty() {
                     std::hint::spin_loop();
                 }
                 assert!(c.try_recv().is_ok());
