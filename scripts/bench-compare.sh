@@ -2,6 +2,7 @@
 # Compare gort with Go on the same workloads, at GOMAXPROCS=1 and 2.
 #
 #   scripts/bench-compare.sh [FILTER]
+#   scripts/bench-compare.sh --programs [FILTER]
 #
 # FILTER is an optional regex over the criterion ids (the WORKLOADS list
 # below: sched/*, chan/*, sync/*, e.g. 'chan/select' or '^sync/'); it selects
@@ -21,9 +22,34 @@
 # "1 2") sets the GOMAXPROCS values; BENCH_TIMEOUT (default 1200) bounds each
 # cargo bench and go test run, in seconds: a run that hangs gets SIGQUIT
 # (gort and Go print their goroutines on it, into the log), then SIGKILL.
+#
+# --programs compares whole programs instead: gort's examples against their
+# Go twins in benches/go/cmd/<name> (FILTER is then a regex over the program
+# ids below: prog/echo, prog/http_hello, prog/sleepers). Both sides are built
+# first, then for each GOMAXPROCS the runs alternate gort, Go, gort, Go...:
+#   prog/echo       examples/echo.rs and cmd/echo, 100 client goroutines x
+#                   1,000 round trips of 64 bytes on loopback; each program
+#                   prints its round trips per second. PROG_RUNS (default 5)
+#                   runs of each side.
+#   prog/http_hello examples/http_hello.rs and cmd/http_hello (net/http),
+#                   each loaded by wrk -t2 -c100 -d$WRK_DURATION (default
+#                   10s) after a 1 s warm-up; requests/s from wrk. HTTP_RUNS
+#                   (default 3) runs of each side.
+#   prog/sleepers   examples/sleepers.rs and cmd/sleepers, 100,000 goroutines
+#                   each sleeping 10 ms, then joined: hyperfine times the
+#                   whole process, in PROG_RUNS rounds per side of 5 runs
+#                   each (after 1 warm-up run).
+# Each row is the median of its runs. The ratio is defined so that <= 1.00
+# means gort is at least as good: Go/gort for rates (echo, http_hello),
+# gort/Go for times (sleepers). Needs wrk and hyperfine as well.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODE=criterion
+if [ "${1:-}" = --programs ]; then
+    MODE=programs
+    shift
+fi
 FILTER="${1:-}"
 GO_COUNT="${GO_COUNT:-5}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-1200}"
@@ -79,7 +105,8 @@ sync/pool BenchmarkPool"
 
 # Select the workloads whose criterion id matches FILTER (a regex search, as
 # criterion does).
-SELECTED="$(FILTER="$FILTER" WORKLOADS="$WORKLOADS" python3 -c '
+if [ "$MODE" = criterion ]; then
+    SELECTED="$(FILTER="$FILTER" WORKLOADS="$WORKLOADS" python3 -c '
 import os, re
 f = os.environ["FILTER"]
 for line in os.environ["WORKLOADS"].splitlines():
@@ -87,8 +114,9 @@ for line in os.environ["WORKLOADS"].splitlines():
     if not f or re.search(f, cid):
         print(cid, goname)
 ')"
-[ -n "$SELECTED" ] || die "filter '$FILTER' matches no workload"
-GO_BENCH_RE="^($(awk '{print $2}' <<<"$SELECTED" | paste -sd '|'))\$"
+    [ -n "$SELECTED" ] || die "filter '$FILTER' matches no workload"
+    GO_BENCH_RE="^($(awk '{print $2}' <<<"$SELECTED" | paste -sd '|'))\$"
+fi
 
 # 1. Go, installed into .go/ if missing.
 if [ ! -x "$GO" ]; then
@@ -102,6 +130,179 @@ export GOTOOLCHAIN=local
 
 loadavg() { cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown; }
 LOAD_START="$(loadavg)"
+
+# The machine and toolchains, as the bullet list above each table.
+describe_env() {
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- go: $("$GO" version)"
+    echo "- rustc: $(rustc -V)"
+    echo "- nproc: $(nproc)"
+    cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
+    [ -z "$cpu" ] || echo "- cpu: $cpu"
+    echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(loadavg) at the end"
+}
+
+# Whole programs (--programs): gort's examples against their Go twins. Runs and
+# prints its own table, then exits; the criterion steps below are skipped.
+if [ "$MODE" = programs ]; then
+    command -v wrk >/dev/null || die "wrk not found (Debian package wrk)"
+    command -v hyperfine >/dev/null || die "hyperfine not found"
+    PROG_RUNS="${PROG_RUNS:-5}"
+    HTTP_RUNS="${HTTP_RUNS:-3}"
+    WRK_DURATION="${WRK_DURATION:-10s}"
+    # Program ids, each an example of this crate and a package main of the
+    # same name in benches/go/cmd/.
+    PROGRAMS="prog/echo prog/http_hello prog/sleepers"
+    SELECTED_PROGS="$(FILTER="$FILTER" PROGRAMS="$PROGRAMS" python3 -c '
+import os, re
+f = os.environ["FILTER"]
+for p in os.environ["PROGRAMS"].split():
+    if not f or re.search(f, p):
+        print(p)
+')"
+    [ -n "$SELECTED_PROGS" ] || die "filter '$FILTER' matches no program"
+    selected() { grep -qx "prog/$1" <<<"$SELECTED_PROGS"; }
+    RESULTS="$OUT/programs-results.txt" # lines: program GOMAXPROCS side value
+    : >"$RESULTS"
+
+    log "building the examples and their Go twins (log: $OUT/programs-build.log)"
+    mkdir -p "$OUT/bin"
+    (cd "$ROOT" && cargo build --release --example echo --example http_hello --example sleepers) \
+        >"$OUT/programs-build.log" 2>&1 || fail_with_log "cargo build --examples" "$OUT/programs-build.log"
+    for name in echo http_hello sleepers; do
+        cp "$ROOT/target/release/examples/$name" "$OUT/bin/gort-$name"
+        (cd "$ROOT/benches/go" && "$GO" build -o "$OUT/bin/go-$name" "./cmd/$name") \
+            >>"$OUT/programs-build.log" 2>&1 || fail_with_log "go build ./cmd/$name" "$OUT/programs-build.log"
+    done
+
+    # The HTTP server being measured, if one runs: killed on any exit.
+    SERVER_PID=""
+    stop_server() {
+        if [ -n "$SERVER_PID" ]; then
+            kill "$SERVER_PID" 2>/dev/null || true
+            wait "$SERVER_PID" 2>/dev/null || true
+            SERVER_PID=""
+        fi
+    }
+    trap stop_server EXIT
+    # Starts server binary $1 under GOMAXPROCS=$2 on a free port, logging to
+    # $3; sets SERVER_PID and SERVER_URL from its "listening on URL" line.
+    start_server() {
+        GOMAXPROCS=$2 "$1" 127.0.0.1:0 >"$3" 2>&1 &
+        SERVER_PID=$!
+        SERVER_URL=""
+        for _ in $(seq 100); do
+            SERVER_URL="$(sed -n 's/^listening on //p' "$3")"
+            [ -z "$SERVER_URL" ] || return 0
+            kill -0 "$SERVER_PID" 2>/dev/null || fail_with_log "$1 (server)" "$3"
+            sleep 0.1
+        done
+        fail_with_log "$1 (server did not print its address in 10 s)" "$3"
+    }
+
+    for procs in $PROCS_LIST; do
+        dir="$OUT/programs-gomaxprocs$procs"
+        mkdir -p "$dir"
+        if selected echo; then
+            log "GOMAXPROCS=$procs: echo, $PROG_RUNS runs per side (logs: $dir/echo-*.txt)"
+            for i in $(seq "$PROG_RUNS"); do
+                for side in gort go; do
+                    f="$dir/echo-$side-$i.txt"
+                    rc=0
+                    GOMAXPROCS=$procs bounded "$OUT/bin/$side-echo" 100 1000 >"$f" 2>&1 || rc=$?
+                    [ "$rc" = 0 ] || fail_with_log "echo ($side, GOMAXPROCS=$procs)" "$f" "$rc"
+                    grep -qx 'echo: 100000 round trips ok (100 clients x 1000)' "$f" \
+                        || fail_with_log "echo ($side, GOMAXPROCS=$procs): no 'round trips ok' line" "$f"
+                    echo "prog/echo $procs $side $(sed -n 's|^rate: \([0-9.]*\) round trips/s$|\1|p' "$f")" >>"$RESULTS"
+                done
+            done
+        fi
+        if selected http_hello; then
+            log "GOMAXPROCS=$procs: http_hello under wrk -t2 -c100 -d$WRK_DURATION, $HTTP_RUNS runs per side (logs: $dir/http-*.txt)"
+            for i in $(seq "$HTTP_RUNS"); do
+                for side in gort go; do
+                    f="$dir/http-$side-$i.txt"
+                    start_server "$OUT/bin/$side-http_hello" "$procs" "$dir/http-$side-$i-server.txt"
+                    # Warm-up: connections, goroutines and stacks exist before the timed run.
+                    wrk -t2 -c100 -d1s "$SERVER_URL" >/dev/null 2>&1 || true
+                    rc=0
+                    bounded wrk -t2 -c100 -d"$WRK_DURATION" "$SERVER_URL" >"$f" 2>&1 || rc=$?
+                    stop_server
+                    [ "$rc" = 0 ] || fail_with_log "wrk ($side, GOMAXPROCS=$procs)" "$f" "$rc"
+                    rps="$(sed -n 's/^Requests\/sec:[[:space:]]*\([0-9.]*\)$/\1/p' "$f")"
+                    [ -n "$rps" ] || fail_with_log "wrk ($side, GOMAXPROCS=$procs): no Requests/sec line" "$f"
+                    echo "prog/http_hello $procs $side $rps" >>"$RESULTS"
+                    # wrk prints these only when some requests failed.
+                    if grep -q 'Non-2xx\|Socket errors' "$f"; then
+                        echo "$side GOMAXPROCS=$procs run $i: $(grep 'Non-2xx\|Socket errors' "$f" | paste -sd ';')" >>"$OUT/programs-http-errors.txt"
+                    fi
+                done
+            done
+        fi
+        if selected sleepers; then
+            log "GOMAXPROCS=$procs: sleepers, $PROG_RUNS hyperfine rounds per side (logs: $dir/sleepers-*)"
+            for i in $(seq "$PROG_RUNS"); do
+                for side in gort go; do
+                    f="$dir/sleepers-$side-$i"
+                    rc=0
+                    GOMAXPROCS=$procs bounded hyperfine -N --style basic --warmup 1 --runs 5 \
+                        --export-json "$f.json" "$OUT/bin/$side-sleepers 100000 10" >"$f.txt" 2>&1 || rc=$?
+                    [ "$rc" = 0 ] || fail_with_log "hyperfine sleepers ($side, GOMAXPROCS=$procs)" "$f.txt" "$rc"
+                    python3 -c '
+import json, sys
+for t in json.load(open(sys.argv[1]))["results"][0]["times"]:
+    print(f"prog/sleepers {sys.argv[2]} {sys.argv[3]} {t * 1e3:.3f}")
+' "$f.json" "$procs" "$side" >>"$RESULTS"
+                done
+            done
+        fi
+    done
+
+    {
+        describe_env
+        echo "- each row: the median of the runs, gort and Go alternating (echo: $PROG_RUNS runs of each program; http_hello: $HTTP_RUNS runs of wrk -t2 -c100 -d$WRK_DURATION against each server; sleepers: $PROG_RUNS hyperfine rounds of 5 runs of each whole process)"
+        echo "- ratio: <= 1.00 means gort is at least as good; it is Go/gort for rates (higher is better) and gort/Go for times (lower is better), as the last column says"
+        if [ -s "$OUT/programs-http-errors.txt" ]; then
+            echo "- warning: wrk reported failed requests: $(paste -sd ' ' "$OUT/programs-http-errors.txt")"
+        fi
+        echo
+        RESULTS="$RESULTS" SELECTED_PROGS="$SELECTED_PROGS" PROCS_LIST="$PROCS_LIST" python3 -c '
+import os, statistics
+
+rows = {}
+with open(os.environ["RESULTS"]) as f:
+    for line in f:
+        prog, procs, side, value = line.split()
+        rows.setdefault((prog, procs, side), []).append(float(value))
+
+# program: (what it is, unit, higher is better)
+about = {
+    "prog/echo": ("TCP echo, 100 clients x 1,000 round trips of 64 B", "round trips/s", True),
+    "prog/http_hello": ("HTTP hello, wrk -t2 -c100", "requests/s", True),
+    "prog/sleepers": ("100,000 goroutines sleep 10 ms, joined", "ms", False),
+}
+
+print("| program | GOMAXPROCS | gort | Go | unit | ratio | ratio is |")
+print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
+for procs in os.environ["PROCS_LIST"].split():
+    for prog in os.environ["SELECTED_PROGS"].split():
+        what, unit, higher = about[prog]
+        g = rows.get((prog, procs, "gort"))
+        o = rows.get((prog, procs, "go"))
+        g = statistics.median(g) if g else None
+        o = statistics.median(o) if o else None
+        if g and o:
+            ratio = f"{o / g:.2f}" if higher else f"{g / o:.2f}"
+        else:
+            ratio = "n/a"
+        fmt = lambda v: "n/a" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
+        how = "Go/gort (rate)" if higher else "gort/Go (time)"
+        print(f"| {prog}: {what} | {procs} | {fmt(g)} | {fmt(o)} | {unit} | {ratio} | {how} |")
+'
+    } | tee "$OUT/programs-table.md"
+    log "results kept in $OUT"
+    exit 0
+fi
 
 # 2. Build the Rust benches once, so the timed runs below only run them.
 log "building the criterion benches (log: $OUT/cargo-build.log)"
@@ -144,13 +345,7 @@ done
 
 # 3. The table.
 {
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- go: $("$GO" version)"
-    echo "- rustc: $(rustc -V)"
-    echo "- nproc: $(nproc)"
-    cpu="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
-    [ -z "$cpu" ] || echo "- cpu: $cpu"
-    echo "- load average (1, 5, 15 min): $LOAD_START at the start, $(loadavg) at the end"
+    describe_env
     if grep -qs '^ *Compiling gort' "$OUT"/gomaxprocs*/cargo-bench.log; then
         echo "- warning: gort was rebuilt during the run (its sources changed), so the rows may come from different builds"
     fi

@@ -7,7 +7,8 @@
 //! (`ErrorKind::TimedOut`, "i/o timeout") or it is closed ("use of closed network
 //! connection"), as Go's `internal/poll.FD` does. The descriptor is registered with the
 //! runtime on first use, so a socket may be created before `gort::run` but must then be used
-//! from goroutines of one runtime.
+//! from goroutines of one runtime. Listeners listen with Go's backlog, the kernel's maximum
+//! (`somaxconn`), rather than std's 128.
 
 use gort_runtime::loom::{AtomicBool, Ordering};
 use gort_runtime::netpoll::{self, Mode, PollDesc};
@@ -180,6 +181,37 @@ macro_rules! stream_io {
     };
 }
 
+/// The listen backlog Go uses (`maxListenerBacklog`, net/sock_linux.go): the kernel's own
+/// maximum, `/proc/sys/net/core/somaxconn`, read once. std listens with a fixed 128, so a burst
+/// of connections larger than that overflows the accept queue and the dropped handshakes are
+/// retried only after a SYN-ACK timeout (a second or more). Elsewhere, and if the file cannot be
+/// read, it is `SOMAXCONN` (Go reads the BSDs' `kern.ipc.somaxconn`; that is not ported).
+fn listen_backlog() -> libc::c_int {
+    static BACKLOG: OnceLock<libc::c_int> = OnceLock::new();
+    *BACKLOG.get_or_init(|| {
+        #[cfg(target_os = "linux")]
+        if let Ok(s) = std::fs::read_to_string("/proc/sys/net/core/somaxconn") {
+            // Kernels since 4.1 keep the backlog in 32 bits (Go's `maxAckBacklog`).
+            match s.trim().parse::<u32>() {
+                Ok(n) if n > 0 => return libc::c_int::try_from(n).unwrap_or(libc::c_int::MAX),
+                _ => {}
+            }
+        }
+        libc::SOMAXCONN
+    })
+}
+
+/// Gives a listening socket [`listen_backlog`]. std's `bind` has already listened with 128;
+/// calling `listen` again on a listening socket only changes its backlog (Linux, the BSDs).
+fn relisten(fd: RawFd) -> io::Result<()> {
+    // SAFETY: `listen` takes a descriptor and an integer and touches no memory of ours; `fd` is
+    // the caller's open listening socket.
+    if unsafe { libc::listen(fd, listen_backlog()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// A TCP listener (Go's `net.TCPListener`).
 pub struct TcpListener {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
@@ -189,12 +221,14 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
-    /// Binds and listens (Go's `net.Listen("tcp", addr)`).
+    /// Binds and listens (Go's `net.Listen("tcp", addr)`), with Go's backlog: the kernel's
+    /// maximum (`somaxconn`), not std's 128.
     ///
     /// # Errors
     /// As `std::net::TcpListener::bind`.
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let inner = std::net::TcpListener::bind(addr)?;
+        relisten(inner.as_raw_fd())?;
         inner.set_nonblocking(true)?;
         let nfd = NetFd::new(inner.as_raw_fd());
         Ok(TcpListener { inner, nfd })
@@ -429,12 +463,13 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
-    /// Binds and listens on a filesystem path.
+    /// Binds and listens on a filesystem path, with Go's backlog (as [`TcpListener::bind`]).
     ///
     /// # Errors
     /// As `std`.
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let inner = unix::UnixListener::bind(path)?;
+        relisten(inner.as_raw_fd())?;
         inner.set_nonblocking(true)?;
         let nfd = NetFd::new(inner.as_raw_fd());
         Ok(UnixListener { inner, nfd })

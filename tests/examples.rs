@@ -280,6 +280,35 @@ fn downloader_sim_honours_the_context() {
 }
 
 #[test]
+fn downloader_fetches_over_http_with_errors_per_url() {
+    check_lines(
+        "downloader",
+        &[],
+        &[
+            "server:/stall/big.iso: context deadline exceeded",
+            "server:/trickle/huge.iso: context deadline exceeded",
+            "server:/files/file1.zip: 90000 bytes, every byte checked",
+            "server:/files/archive.tar.gz: 140000 bytes, every byte checked",
+            "server:/missing.zip: bad status: 404 Not Found",
+            "closed-port:/files/file4.zip: dial tcp: connection refused",
+            "11 URLs: 7 downloaded (640000 bytes), 4 failed",
+            "at most 3 downloading at once: true",
+            r#"errgroup: wait returned Err("server:/missing.zip: bad status: 404 Not Found")"#,
+            r#"errgroup: server:/stall/big.iso: Err("context canceled")"#,
+        ],
+    );
+}
+
+#[test]
+fn sleepers_all_wake() {
+    check_lines(
+        "sleepers",
+        &["2000", "10"],
+        &["sleepers: 2000 goroutines slept 10ms each"],
+    );
+}
+
+#[test]
 fn rate_limit_spends_tokens() {
     check_lines(
         "rate_limit",
