@@ -25,7 +25,7 @@
 #
 # --programs compares whole programs instead: gort's examples against their
 # Go twins in benches/go/cmd/<name> (FILTER is then a regex over the program
-# ids below: prog/echo, prog/http_hello, prog/sleepers). Both sides are built
+# ids below: prog/echo, prog/http_hello, prog/sleepers, prog/park). Both sides are built
 # first, then for each GOMAXPROCS the runs alternate gort, Go, gort, Go...:
 #   prog/echo       examples/echo.rs and cmd/echo, 100 client goroutines x
 #                   1,000 round trips of 64 bytes on loopback; each program
@@ -39,9 +39,14 @@
 #                   each sleeping 10 ms, then joined: hyperfine times the
 #                   whole process, in PROG_RUNS rounds per side of 5 runs
 #                   each (after 1 warm-up run).
+#   prog/park       examples/park.rs and cmd/park, PARK_N (default 1,000,000)
+#                   goroutines each parked on its own channel: the time to
+#                   spawn them all (prog/park_spawn) and the resident memory
+#                   per parked goroutine (prog/park_mem), as each program
+#                   prints them. PARK_RUNS (default 3) runs of each side.
 # Each row is the median of its runs. The ratio is defined so that <= 1.00
 # means gort is at least as good: Go/gort for rates (echo, http_hello),
-# gort/Go for times (sleepers). Needs wrk and hyperfine as well.
+# gort/Go for times and memory (sleepers, park). Needs wrk and hyperfine as well.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -149,10 +154,12 @@ if [ "$MODE" = programs ]; then
     command -v hyperfine >/dev/null || die "hyperfine not found"
     PROG_RUNS="${PROG_RUNS:-5}"
     HTTP_RUNS="${HTTP_RUNS:-3}"
+    PARK_RUNS="${PARK_RUNS:-3}"
+    PARK_N="${PARK_N:-1000000}"
     WRK_DURATION="${WRK_DURATION:-10s}"
     # Program ids, each an example of this crate and a package main of the
     # same name in benches/go/cmd/.
-    PROGRAMS="prog/echo prog/http_hello prog/sleepers"
+    PROGRAMS="prog/echo prog/http_hello prog/sleepers prog/park"
     SELECTED_PROGS="$(FILTER="$FILTER" PROGRAMS="$PROGRAMS" python3 -c '
 import os, re
 f = os.environ["FILTER"]
@@ -167,9 +174,9 @@ for p in os.environ["PROGRAMS"].split():
 
     log "building the examples and their Go twins (log: $OUT/programs-build.log)"
     mkdir -p "$OUT/bin"
-    (cd "$ROOT" && cargo build --release --example echo --example http_hello --example sleepers) \
+    (cd "$ROOT" && cargo build --release --example echo --example http_hello --example sleepers --example park) \
         >"$OUT/programs-build.log" 2>&1 || fail_with_log "cargo build --examples" "$OUT/programs-build.log"
-    for name in echo http_hello sleepers; do
+    for name in echo http_hello sleepers park; do
         cp "$ROOT/target/release/examples/$name" "$OUT/bin/gort-$name"
         (cd "$ROOT/benches/go" && "$GO" build -o "$OUT/bin/go-$name" "./cmd/$name") \
             >>"$OUT/programs-build.log" 2>&1 || fail_with_log "go build ./cmd/$name" "$OUT/programs-build.log"
@@ -256,6 +263,22 @@ for t in json.load(open(sys.argv[1]))["results"][0]["times"]:
                 done
             done
         fi
+        if selected park; then
+            log "GOMAXPROCS=$procs: park, $PARK_RUNS runs per side of $PARK_N goroutines (logs: $dir/park-*.txt)"
+            for i in $(seq "$PARK_RUNS"); do
+                for side in gort go; do
+                    f="$dir/park-$side-$i.txt"
+                    rc=0
+                    GOMAXPROCS=$procs bounded "$OUT/bin/$side-park" "$PARK_N" >"$f" 2>&1 || rc=$?
+                    [ "$rc" = 0 ] || fail_with_log "park ($side, GOMAXPROCS=$procs)" "$f" "$rc"
+                    ms="$(sed -n 's/^spawn: \([0-9.]*\) ms$/\1/p' "$f")"
+                    bytes="$(sed -n 's/^rss per goroutine: \([0-9]*\) bytes$/\1/p' "$f")"
+                    { [ -n "$ms" ] && [ -n "$bytes" ]; } || fail_with_log "park ($side, GOMAXPROCS=$procs): no figures" "$f"
+                    echo "prog/park_spawn $procs $side $ms" >>"$RESULTS"
+                    echo "prog/park_mem $procs $side $bytes" >>"$RESULTS"
+                done
+            done
+        fi
     done
 
     {
@@ -280,12 +303,16 @@ about = {
     "prog/echo": ("TCP echo, 100 clients x 1,000 round trips of 64 B", "round trips/s", True),
     "prog/http_hello": ("HTTP hello, wrk -t2 -c100", "requests/s", True),
     "prog/sleepers": ("100,000 goroutines sleep 10 ms, joined", "ms", False),
+    "prog/park_spawn": ("spawn N goroutines, each parked on its own channel", "ms", False),
+    "prog/park_mem": ("resident memory per parked goroutine", "bytes", False),
 }
 
 print("| program | GOMAXPROCS | gort | Go | unit | ratio | ratio is |")
 print("| --- | ---: | ---: | ---: | --- | ---: | --- |")
 for procs in os.environ["PROCS_LIST"].split():
-    for prog in os.environ["SELECTED_PROGS"].split():
+    progs = os.environ["SELECTED_PROGS"].split()
+    progs = [q for p in progs for q in (["prog/park_spawn", "prog/park_mem"] if p == "prog/park" else [p])]
+    for prog in progs:
         what, unit, higher = about[prog]
         g = rows.get((prog, procs, "gort"))
         o = rows.get((prog, procs, "go"))
@@ -296,7 +323,7 @@ for procs in os.environ["PROCS_LIST"].split():
         else:
             ratio = "n/a"
         fmt = lambda v: "n/a" if v is None else (f"{v:,.0f}" if v >= 100 else f"{v:.1f}")
-        how = "Go/gort (rate)" if higher else "gort/Go (time)"
+        how = "Go/gort (higher is better)" if higher else "gort/Go (lower is better)"
         print(f"| {prog}: {what} | {procs} | {fmt(g)} | {fmt(o)} | {unit} | {ratio} | {how} |")
 '
     } | tee "$OUT/programs-table.md"
