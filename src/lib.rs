@@ -19,7 +19,7 @@
 )]
 
 pub use gort_chan::{chan, select, Chan, Receiver, Select, Sender, TryRecvError, TrySendError};
-pub use gort_runtime::{go, run, runtime, Builder, JoinHandle, Metrics, Panic};
+pub use gort_runtime::{go, run, runtime, trace, Builder, JoinHandle, Metrics, Panic};
 
 pub use gort_sync::context;
 pub mod fs;
@@ -30,3 +30,8 @@ pub mod time;
 pub mod sync {
     pub use gort_sync::*;
 }
+
+/// The user guide (`docs/guide.md`), compiled here so that `cargo test --doc` runs its examples.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/guide.md")]
+pub struct GuideDoctests;

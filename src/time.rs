@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 /// Outside a goroutine (for a non-zero duration).
+#[track_caller]
 pub fn sleep(d: Duration) {
     gort_runtime::time::sleep(d)
 }

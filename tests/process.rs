@@ -10,26 +10,49 @@ fn stderr(o: &std::process::Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The numbers a scenario printed as `LINES a b ...` (source lines it wants checked).
+fn lines_printed(err: &str) -> Vec<u32> {
+    let l = err
+        .lines()
+        .find_map(|l| l.strip_prefix("LINES "))
+        .unwrap_or_else(|| panic!("no LINES in: {err}"));
+    l.split(' ').map(|n| n.parse().expect(l)).collect()
+}
+
 #[test]
 fn deadlock_is_reported_like_go() {
     scenario("deadlock", || {
         gort::Builder::new().max_procs(2).run(|| {
             let c = gort::chan::<u32>(0);
             let c2 = c.clone();
+            let l_go = line!() + 1;
             drop(gort::go(move || c2.send(1)));
             let never = gort::chan::<u32>(0);
+            eprintln!("LINES {l_go} {}", line!() + 1);
             never.recv();
         });
     });
     let o = spawn_scenario("deadlock_is_reported_like_go", "deadlock", &[]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
-    assert!(
-        err.contains("fatal error: all goroutines are asleep - deadlock!"),
-        "{err}"
+    let [l_go, l_recv] = lines_printed(&err)[..] else {
+        panic!("{err}")
+    };
+    let f = file!();
+    // Go's layout: the message, a blank line, then each goroutine's block (header, the call it
+    // is blocked in with the line that called it, where it was created), blank-line separated.
+    let want = format!(
+        "fatal error: all goroutines are asleep - deadlock!\n\n\
+         goroutine 1 [chan receive]:\n\
+         gort::Chan::recv(...)\n\
+         \t{f}:{l_recv}\n\n\
+         goroutine 2 [chan send]:\n\
+         gort::Chan::send(...)\n\
+         \t{f}:{l_go}\n\
+         created by process::deadlock_is_reported_like_go::{{{{closure}}}}::{{{{closure}}}} in goroutine 1\n\
+         \t{f}:{l_go}\n"
     );
-    assert!(err.contains("goroutine 1 [chan receive]:"), "{err}");
-    assert!(err.contains("[chan send]:"), "{err}");
+    assert!(err.contains(&want), "want:\n{want}\ngot:\n{err}");
 }
 
 #[test]
@@ -83,7 +106,14 @@ fn detached_goroutine_panic_ends_the_process() {
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "stderr: {err}");
     assert!(err.contains("panic: detached boom"), "{err}");
-    assert!(err.contains("goroutine 2 [running]:"), "{err}");
+    assert!(
+        err.contains("goroutine 2 [running]:\ncreated by process::"),
+        "{err}"
+    );
+    assert!(
+        err.contains(" in goroutine 1\n\ttests/process.rs:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -181,14 +211,179 @@ fn schedtrace_prints_go_format_lines() {
     }
 }
 
+/// Go's `waitReasonStrings` that gort uses, the empty one (no reason) and gort's own join.
+const WAIT_REASONS: [&str; 17] = [
+    "",
+    "chan receive (nil chan)",
+    "chan send (nil chan)",
+    "select (no cases)",
+    "select",
+    "chan receive",
+    "chan send",
+    "semacquire",
+    "sleep",
+    "sync.Cond.Wait",
+    "sync.Mutex.Lock",
+    "sync.RWMutex.RLock",
+    "sync.RWMutex.Lock",
+    "sync.WaitGroup.Wait",
+    "IO wait",
+    "preempted",
+    "JoinHandle.join",
+];
+
+/// Splits `k1=v1 k2=v2 ...` into values, checking the names and their order.
+fn fields<'a>(line: &'a str, rest: &'a str, names: &[&str]) -> Vec<&'a str> {
+    let parts: Vec<&str> = rest.split(' ').collect();
+    assert_eq!(parts.len(), names.len(), "field count: {line}");
+    parts
+        .iter()
+        .zip(names)
+        .map(|(p, n)| {
+            let (k, v) = p
+                .split_once('=')
+                .unwrap_or_else(|| panic!("{p:?} in {line}"));
+            assert_eq!(k, *n, "{line}");
+            v
+        })
+        .collect()
+}
+
+fn is_num(v: &str) -> bool {
+    !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_id_or_nil(v: &str) -> bool {
+    v == "nil" || is_num(v)
+}
+
+fn is_bool(v: &str) -> bool {
+    v == "true" || v == "false"
+}
+
+/// Checks one scheddetail block against Go's `schedtrace(true)` (proc.go): the summary line
+/// with the detailed fields and no run-queue brackets; exactly one line per P, P0 first; one
+/// line per M (as many as `threads=`), newest first, M0 last; then one line per G.
+fn check_detail_block(block: &[&str], procs: usize) {
+    let sched = block[0];
+    let rest = sched.strip_prefix("SCHED ").expect(sched);
+    let (ms, rest) = rest.split_once("ms: ").expect(sched);
+    assert!(is_num(ms), "{sched}");
+    let v = fields(
+        sched,
+        rest,
+        &[
+            "gomaxprocs",
+            "idleprocs",
+            "threads",
+            "spinningthreads",
+            "needspinning",
+            "idlethreads",
+            "runqueue",
+            "gcwaiting",
+            "nmidlelocked",
+            "stopwait",
+            "sysmonwait",
+        ],
+    );
+    assert!(v[..7].iter().all(|x| is_num(x)), "{sched}");
+    assert_eq!(v[0], procs.to_string(), "{sched}");
+    assert_eq!(&v[7..10], ["false", "0", "0"], "{sched}");
+    assert!(is_bool(v[10]), "{sched}");
+    let threads: usize = v[2].parse().unwrap();
+
+    let ps = &block[1..1 + procs];
+    for (i, l) in ps.iter().enumerate() {
+        let rest = l
+            .strip_prefix(&format!("  P{i}: "))
+            .unwrap_or_else(|| panic!("P{i} expected: {l}"));
+        let v = fields(
+            l,
+            rest,
+            &[
+                "status",
+                "schedtick",
+                "syscalltick",
+                "m",
+                "runqsize",
+                "gfreecnt",
+                "timerslen",
+            ],
+        );
+        assert!(["0", "1", "2", "3", "4"].contains(&v[0]), "{l}");
+        assert!(is_num(v[1]) && is_num(v[2]) && is_id_or_nil(v[3]), "{l}");
+        assert!(v[4..].iter().all(|x| is_num(x)), "{l}");
+    }
+
+    let ms = &block[1 + procs..1 + procs + threads];
+    let mut last = i64::MAX;
+    for l in ms {
+        let rest = l
+            .strip_prefix("  M")
+            .unwrap_or_else(|| panic!("M line expected: {l}"));
+        let (id, rest) = rest.split_once(": ").expect(l);
+        let id: i64 = id.parse().expect(l);
+        assert!(id < last, "M lines must be newest first: {block:#?}");
+        last = id;
+        let v = fields(
+            l,
+            rest,
+            &[
+                "p",
+                "curg",
+                "mallocing",
+                "throwing",
+                "preemptoff",
+                "locks",
+                "dying",
+                "spinning",
+                "blocked",
+                "lockedg",
+            ],
+        );
+        assert!(is_id_or_nil(v[0]) && is_id_or_nil(v[1]), "{l}");
+        assert_eq!(&v[2..7], ["0", "0", "", "0", "0"], "{l}");
+        assert!(is_bool(v[7]) && is_bool(v[8]), "{l}");
+        assert_eq!(v[9], "nil", "{l}");
+    }
+    assert_eq!(last, 0, "M0 comes last: {block:#?}");
+
+    let gs = &block[1 + procs + threads..];
+    assert!(!gs.is_empty(), "{block:#?}");
+    for l in gs {
+        let rest = l
+            .strip_prefix("  G")
+            .unwrap_or_else(|| panic!("G line expected: {l}"));
+        let (id, rest) = rest.split_once(": status=").expect(l);
+        assert!(is_num(id), "{l}");
+        let (status, rest) = rest.split_once('(').expect(l);
+        assert!(["1", "2", "3", "4", "6"].contains(&status), "{l}");
+        let (reason, rest) = rest.split_once(") ").expect(l);
+        assert!(WAIT_REASONS.contains(&reason), "{l}");
+        let v = fields(l, rest, &["m", "lockedm"]);
+        assert!(is_id_or_nil(v[0]), "{l}");
+        assert_eq!(v[1], "nil", "{l}");
+    }
+    assert!(
+        gs.iter().any(|l| l.starts_with("  G1: status=")),
+        "{block:#?}"
+    );
+}
+
 #[test]
 fn scheddetail_prints_p_m_g_lines() {
     scenario("scheddetail", || {
         gort::Builder::new().max_procs(2).run(|| {
+            // A goroutine parked on a channel, so G lines show a wait reason.
+            let c = gort::chan::<u8>(0);
+            let c2 = c.clone();
+            let h = gort::go(move || c2.recv());
             let t = std::time::Instant::now();
             while t.elapsed() < std::time::Duration::from_millis(200) {
                 gort::go(|| 1).join().unwrap();
             }
+            c.send(1);
+            h.join().unwrap();
         });
     });
     let o = spawn_scenario(
@@ -198,15 +393,22 @@ fn scheddetail_prints_p_m_g_lines() {
     );
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    let sched = err.lines().find(|l| l.starts_with("SCHED ")).expect(&err);
+    // Blocks: a SCHED line and the indented lines after it.
+    let lines: Vec<&str> = err.lines().collect();
+    let starts: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].starts_with("SCHED "))
+        .collect();
+    assert!(!starts.is_empty(), "no SCHED lines in: {err}");
+    for &s in &starts {
+        let end = (s + 1..lines.len())
+            .find(|&i| !lines[i].starts_with("  "))
+            .unwrap_or(lines.len());
+        check_detail_block(&lines[s..end], 2);
+    }
     assert!(
-        sched.contains(" gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait="),
-        "{sched}"
+        err.contains("(chan receive) m=nil lockedm=nil"),
+        "no parked G line in: {err}"
     );
-    assert!(err.lines().any(|l| l.starts_with("  P0: status=")), "{err}");
-    assert!(err.lines().any(|l| l.starts_with("  P1: status=")), "{err}");
-    assert!(err.lines().any(|l| l.starts_with("  M0: p=")), "{err}");
-    assert!(err.lines().any(|l| l.starts_with("  G1: status=")), "{err}");
 }
 
 #[test]
@@ -215,6 +417,7 @@ fn sigquit_dumps_goroutines_and_exits_2() {
         gort::Builder::new().max_procs(2).run(|| {
             let c = gort::chan::<u32>(0);
             let c2 = c.clone();
+            eprintln!("LINES {}", line!() + 1);
             drop(gort::go(move || c2.recv()));
             // Tell the parent once both goroutines are parked (so the dump is deterministic),
             // from a third goroutine; everyone waits on timers, which is not a deadlock.
@@ -260,9 +463,22 @@ fn sigquit_dumps_goroutines_and_exits_2() {
     let status = child.wait().unwrap();
     let text = String::from_utf8_lossy(&seen);
     assert_eq!(status.code(), Some(2), "{text}");
+    let l = lines_printed(&text)[0];
     assert!(text.contains("SIGQUIT: quit"), "{text}");
-    assert!(text.contains("goroutine 1 [sleep]:"), "{text}");
-    assert!(text.contains("[chan receive]:"), "{text}");
+    assert!(
+        text.contains("goroutine 1 [sleep]:\ngort::time::sleep(...)\n\t"),
+        "{text}"
+    );
+    // sysmon prints the dump, so no goroutine is "the caller": every one shows its recorded
+    // frame and creator.
+    assert!(
+        text.contains(&format!(
+            " [chan receive]:\ngort::Chan::recv(...)\n\ttests/process.rs:{l}\ncreated by \
+             process::sigquit_dumps_goroutines_and_exits_2::{{{{closure}}}}::{{{{closure}}}} in \
+             goroutine 1\n\ttests/process.rs:{l}\n"
+        )),
+        "{text}"
+    );
 }
 
 #[test]

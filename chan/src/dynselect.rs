@@ -99,6 +99,7 @@ impl<'a> Select<'a> {
         self.push(Box::new(SendArm::new(c, v)), Kind::Send)
     }
 
+    #[track_caller]
     fn run(&mut self, block: bool) -> Option<usize> {
         let mut nils: Vec<NilArm> = (0..self.arms.len()).map(|_| NilArm).collect();
         let mut refs = arm_refs(&mut self.arms, &mut nils, 0);
@@ -114,6 +115,7 @@ impl<'a> Select<'a> {
     /// # Panics
     /// "send on closed channel" if the chosen send arm's channel is closed; outside a
     /// goroutine if it must wait.
+    #[track_caller]
     pub fn select(&mut self) -> usize {
         self.run(true).expect("a blocking select returns an arm")
     }
@@ -124,6 +126,7 @@ impl<'a> Select<'a> {
     }
 
     /// As `select`, but gives up after `timeout` and returns `None`.
+    #[track_caller]
     pub fn select_timeout(&mut self, timeout: Duration) -> Option<usize> {
         if let Some(i) = self.try_select() {
             return Some(i);

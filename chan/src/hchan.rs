@@ -326,6 +326,7 @@ impl<T> HChan<T> {
     /// Sends `v`, blocking the goroutine until a receiver takes it or there is buffer space.
     ///
     /// Go: `chansend` (chan.go).
+    #[track_caller]
     pub(crate) fn send(&self, v: T) {
         self.lock.lock();
         // SAFETY: the lock is held.
@@ -399,6 +400,7 @@ impl<T> HChan<T> {
     /// is closed and drained.
     ///
     /// Go: `chanrecv` (chan.go).
+    #[track_caller]
     pub(crate) fn recv(&self) -> Option<T> {
         self.lock.lock();
         // SAFETY: the lock is held.

@@ -79,6 +79,7 @@ impl<T> Default for Chan<T> {
 }
 
 #[cold]
+#[track_caller]
 fn block_forever(reason: WaitReason) -> ! {
     if getg().is_none() {
         outside_goroutine("use a nil channel (it blocks forever)");
@@ -127,6 +128,7 @@ impl<T: Send> Chan<T> {
     /// # Panics
     /// "send on closed channel" if the channel is or becomes closed while waiting; if it must
     /// wait outside a goroutine. On a nil channel, blocks forever.
+    #[track_caller]
     pub fn send(&self, v: T) {
         match &self.c {
             Some(c) => c.send(v),
@@ -139,6 +141,7 @@ impl<T: Send> Chan<T> {
     ///
     /// # Panics
     /// If it must wait outside a goroutine. On a nil channel, blocks forever.
+    #[track_caller]
     pub fn recv(&self) -> Option<T> {
         match &self.c {
             Some(c) => c.recv(),
@@ -197,6 +200,7 @@ pub struct Iter<'a, T> {
 
 impl<T: Send> Iterator for Iter<'_, T> {
     type Item = T;
+    #[track_caller]
     fn next(&mut self) -> Option<T> {
         self.c.recv()
     }
@@ -229,6 +233,7 @@ impl<T> std::fmt::Debug for Sender<T> {
 
 impl<T: Send> Sender<T> {
     /// See [`Chan::send`].
+    #[track_caller]
     pub fn send(&self, v: T) {
         self.c.send(v)
     }
@@ -276,6 +281,7 @@ impl<T> std::fmt::Debug for Receiver<T> {
 
 impl<T: Send> Receiver<T> {
     /// See [`Chan::recv`].
+    #[track_caller]
     pub fn recv(&self) -> Option<T> {
         self.c.recv()
     }

@@ -370,6 +370,7 @@ unsafe fn selparkcommit(_gp: GPtr, arg: *mut ()) -> bool {
 /// # Panics
 /// "send on closed channel" if the chosen arm sends on a closed channel; if it must wait
 /// outside a goroutine.
+#[track_caller]
 pub fn selectgo(
     arms: &mut [&mut dyn Arm],
     pollorder: &mut [u16],
@@ -522,6 +523,7 @@ pub fn selectgo(
 /// Runs a select over `arms` and marks the chosen arm (read back by `into_outcome`). Used by
 /// `select!`.
 #[doc(hidden)]
+#[track_caller]
 pub fn run_select(
     arms: &mut [&mut dyn Arm],
     pollorder: &mut [u16],
@@ -535,6 +537,7 @@ pub fn run_select(
 
 /// `select {}`: blocks the goroutine forever (Go's `block`).
 #[doc(hidden)]
+#[track_caller]
 pub fn block_forever() -> ! {
     if getg().is_none() {
         outside_goroutine("block in an empty select");

@@ -29,22 +29,38 @@ pub fn fatal_error(msg: &str) -> ! {
     std::process::abort()
 }
 
+// Under `--cfg loom` the crate is only its atomics facade, `loom`: the runtime proper cannot run
+// under the model checker (runtime/src/loom.rs says why), so its lock-free protocols are
+// checked by the miniature models in runtime/tests/loom_models/ (scripts/loom.sh).
+#[cfg(not(loom))]
 pub mod coro;
+#[cfg(not(loom))]
 pub mod env;
+#[cfg(not(loom))]
 pub mod lock;
 #[doc(hidden)]
 pub mod loom;
+#[cfg(not(loom))]
 pub mod metrics;
+#[cfg(not(loom))]
 pub mod netpoll;
+#[cfg(not(loom))]
 pub mod sched;
+#[cfg(not(loom))]
 pub mod sema;
+#[cfg(not(loom))]
 pub mod time;
+#[cfg(not(loom))]
+pub mod trace;
 
+#[cfg(not(loom))]
 pub use metrics::Metrics;
+#[cfg(not(loom))]
 pub use sched::proc::{Builder, JoinHandle, Panic};
 
 /// Starts the runtime on the calling thread with settings from the environment, runs `f` as the
 /// main goroutine and returns its result. See [`Builder::run`].
+#[cfg(not(loom))]
 pub fn run<F, R>(f: F) -> R
 where
     F: FnOnce() -> R + Send + 'static,
@@ -54,10 +70,13 @@ where
 }
 
 /// Starts a goroutine running `f`. The handle's `join` waits for its result; dropping the
-/// handle detaches it.
+/// handle detaches it. Goroutine dumps show the caller's location as where the goroutine was
+/// created (Go's `created by main.main in goroutine 1` and the `go` statement's file:line).
 ///
 /// # Panics
 /// Outside a goroutine.
+#[cfg(not(loom))]
+#[track_caller]
 pub fn go<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -67,6 +86,7 @@ where
 }
 
 /// Go's `runtime` package: scheduler queries and controls.
+#[cfg(not(loom))]
 pub mod runtime {
     pub use crate::metrics::{metrics, Metrics};
     pub use crate::sched::park::{gosched, preempt_point};
@@ -105,23 +125,41 @@ pub mod runtime {
         crate::sched::m::getg().map(|g| g.goid())
     }
 
-    /// Every goroutine as Go prints it in a dump (`goroutine N [chan receive]:`).
+    /// Every goroutine as Go's `runtime.Stack(buf, true)` prints them: the caller first, with
+    /// its symbolized frames, then the others by id, each with its header
+    /// (`goroutine 7 [chan receive, 3 minutes]:`), the gort call it is blocked in and the source
+    /// line of that call, and where it was created (`created by ... in goroutine 1` and the
+    /// `gort::go` call's file:line). See `sched::traceback` for the format.
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort_runtime::run(|| {
+    ///     let h = gort_runtime::go(|| gort_runtime::time::sleep(Duration::from_millis(100)));
+    ///     let dump = gort_runtime::runtime::stack_dump();
+    ///     assert!(dump.starts_with("goroutine 1 [running]:"));
+    ///     assert!(dump.contains("\ngoroutine 2 ["));
+    ///     assert!(dump.contains(" in goroutine 1\n"));
+    ///     h.join().unwrap();
+    /// });
+    /// ```
     pub fn stack_dump() -> String {
         let m = getm().unwrap_or_else(|| outside_goroutine("dump goroutines"));
-        crate::sched::trace::goroutine_dump(m.sched)
+        crate::sched::traceback::goroutine_dump(m.sched)
     }
 }
 
 /// The seam for gort's channel and sync crates. Not a stable API.
+#[cfg(not(loom))]
 #[doc(hidden)]
 pub mod rt {
     pub use crate::coro::UnlockFn;
     pub use crate::lock::RawLock;
     pub use crate::sched::g::{GPtr, GStatus, WaitReason};
-    pub use crate::sched::m::{cheaprandn, getg, proc_key, procid};
+    pub use crate::sched::m::{cheaprandn, getg, proc_pin, procid, ProcPin};
     pub use crate::sched::park::{
         can_spin, do_spin, gopark, goready, goyield, outside_goroutine, preempt_point,
     };

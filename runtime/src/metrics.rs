@@ -33,6 +33,13 @@ pub struct Metrics {
     pub preemptions: u64,
     /// Requests sysmon made (a G past its 10 ms slice); some are answered by a park instead.
     pub preempt_requests: u64,
+    /// Ps sysmon took from goroutines in blocking calls and handed to other Ms.
+    pub syscall_handoffs: u64,
+    /// Ps sysmon took from goroutines that ran a whole slice past a preemption request
+    /// without reaching a check point, and handed to other Ms.
+    pub hog_retakes: u64,
+    /// Timers that will still fire, over all Ps.
+    pub timers: u64,
 }
 
 pub(crate) fn read(sched: &Sched) -> Metrics {
@@ -51,6 +58,9 @@ pub(crate) fn read(sched: &Sched) -> Metrics {
         parks: sched.allp.iter().map(|p| p.parks.load(r)).sum(),
         preemptions: sched.stats.preemptions.load(r),
         preempt_requests: sched.stats.preempt_requests.load(r),
+        syscall_handoffs: sched.stats.syscall_handoffs.load(r),
+        hog_retakes: sched.stats.hog_retakes.load(r),
+        timers: crate::time::live(sched),
     }
 }
 

@@ -70,6 +70,7 @@ fn cansemacquire(addr: &AtomicU32) -> bool {
 /// If it must wait outside a goroutine.
 ///
 /// Go: `semacquire1` (sema.go).
+#[track_caller]
 pub fn semacquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
     if cansemacquire(addr) {
         return;
@@ -273,6 +274,7 @@ impl NotifyList {
     /// If it must wait outside a goroutine.
     ///
     /// Go: `notifyListWait`.
+    #[track_caller]
     pub fn wait(&self, t: u32, reason: WaitReason) {
         self.lock.lock();
         // ORDERING: `notify` is written under the lock we hold.

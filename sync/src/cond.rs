@@ -32,6 +32,7 @@ impl Cond {
     ///
     /// # Panics
     /// Outside a goroutine.
+    #[track_caller]
     pub fn wait<'a, T: ?Sized>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
         let t = self.notify.add();
         let m = guard.mutex();

@@ -114,6 +114,7 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// # Panics
     /// Outside a goroutine.
+    #[track_caller]
     pub fn go<F>(&self, f: F)
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
@@ -130,6 +131,7 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// # Panics
     /// Outside a goroutine.
+    #[track_caller]
     pub fn try_go<F>(&self, f: F) -> bool
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
@@ -144,6 +146,7 @@ impl<E: Send + 'static> Group<E> {
         true
     }
 
+    #[track_caller]
     fn spawn<F>(&self, sem: Option<Chan<()>>, f: F)
     where
         F: FnOnce() -> Result<(), E> + Send + 'static,
@@ -173,6 +176,7 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     /// If a goroutine of the group panicked: the first panic is resumed here. If it must wait
     /// outside a goroutine.
+    #[track_caller]
     pub fn wait(&self) -> Result<(), E> {
         self.inner.wg.wait();
         if let Some(c) = &self.inner.cancel {

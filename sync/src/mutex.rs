@@ -62,6 +62,7 @@ impl RawMutex {
     /// # Panics
     /// If it must wait outside a goroutine.
     #[inline]
+    #[track_caller]
     pub fn lock(&self) {
         // ORDERING: Acquire pairs with the Release in `unlock`.
         if self
@@ -88,6 +89,7 @@ impl RawMutex {
     }
 
     #[cold]
+    #[track_caller]
     fn lock_slow(&self) {
         let mut wait_start: Option<Instant> = None;
         let mut starving = false;
@@ -253,6 +255,7 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Panics
     /// If it must wait outside a goroutine.
+    #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         self.raw.lock();
         MutexGuard { m: self }

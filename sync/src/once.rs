@@ -34,6 +34,7 @@ impl Once {
 
     /// Runs `f` if no call has run yet; otherwise waits until the running call has finished.
     /// A panic in `f` still counts as done (later calls return at once).
+    #[track_caller]
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         // ORDERING: Acquire pairs with the Release store in `Done::drop`, so whatever `f` did
         // is visible once `done` is seen.
@@ -43,6 +44,7 @@ impl Once {
     }
 
     #[cold]
+    #[track_caller]
     fn call_slow<F: FnOnce()>(&self, f: F) {
         struct Done<'a>(&'a Once);
         impl Drop for Done<'_> {
@@ -100,6 +102,7 @@ impl<T, F: FnOnce() -> T> OnceValue<T, F> {
     ///
     /// # Panics
     /// If the function panicked (in this call or an earlier one).
+    #[track_caller]
     pub fn get(&self) -> &T {
         self.once.call_once(|| {
             // ORDERING: written before `Once` publishes completion.

@@ -10,7 +10,7 @@
 //! - **Per-P shards.** A fixed array of shards (the number of CPUs rounded up to a power of
 //!   two, at most 64), each a `Vec<T>` behind a short `RawLock` that is held for one push or
 //!   pop and never across anything that blocks. A goroutine uses the shard of the P it runs
-//!   on (`rt::procid`, stable for the whole call since nothing in it parks), so with
+//!   on (`rt::procid`, a hint: a shard is locked, so a stale index costs nothing), so with
 //!   GOMAXPROCS up to the shard count each P has its own, uncontended cache; plain threads
 //!   use a per-thread index. `get` steals from the other shards when its own is empty.
 //! - **A timed victim generation instead of GC.** Each shard has a primary and a victim list.
@@ -79,8 +79,9 @@ struct Shard<T> {
     /// The runtime whose P with this shard's index owns `private` (0: not yet claimed). Set
     /// once; other runtimes using the same pool take the locked path.
     owner: AtomicUsize,
-    /// Go's per-P `private` slot: touched without a lock, only by the goroutine running on the
-    /// owning P (exactly one at a time; `get`/`put` never park in between).
+    /// Go's per-P `private` slot: touched without a lock, only by the goroutine holding the
+    /// pin (`rt::proc_pin`) of the owning P (exactly one at a time; `get`/`put` never park
+    /// while pinned).
     private: UnsafeCell<Option<T>>,
     /// The pool epoch when `private` was last aged (owner only).
     private_epoch: UnsafeCell<u64>,
@@ -106,8 +107,8 @@ thread_local! {
     static THREAD_INDEX: Cell<usize> = const { Cell::new(usize::MAX) };
 }
 
-/// The shard of the caller: the current P's id inside a goroutine (stable for the whole
-/// `get`/`put`, which never parks: Go's `procPin`), else a per-thread index.
+/// The shard of the caller: the current P's id inside a goroutine (a hint, see the module
+/// docs), else a per-thread index.
 fn thread_index() -> usize {
     if let Some(p) = gort_runtime::rt::procid() {
         return p;
@@ -170,8 +171,11 @@ impl<T: Send> Pool<T> {
     /// A cached value, or `None` if the pool has none (Go's `Get` on a pool without `New`).
     /// Never blocks.
     pub fn try_get(&self) -> Option<T> {
-        if let Some(slot) = self.private_slot() {
-            if let Some(v) = slot.take() {
+        // Declared before the pin, so an aged-out value is dropped after the pin is released
+        // (a `Drop` may park).
+        let mut aged = None;
+        if let Some(pin) = gort_runtime::rt::proc_pin() {
+            if let Some(v) = self.private_slot(&pin, &mut aged).and_then(Option::take) {
                 return Some(v);
             }
         }
@@ -198,12 +202,17 @@ impl<T: Send> Pool<T> {
 
     /// Caches `v` for a later `get`. Never blocks.
     pub fn put(&self, v: T) {
-        let v = match self.private_slot() {
-            Some(slot) if slot.is_none() => {
-                *slot = Some(v);
-                return;
-            }
-            _ => v,
+        // As in `try_get`: dropped after the pin.
+        let mut aged = None;
+        let v = match gort_runtime::rt::proc_pin() {
+            Some(pin) => match self.private_slot(&pin, &mut aged) {
+                Some(slot) if slot.is_none() => {
+                    *slot = Some(v);
+                    return;
+                }
+                _ => v,
+            },
+            None => v,
         };
         let me = thread_index() & (self.shards.len() - 1);
         let check = {
@@ -230,7 +239,10 @@ impl<T: Send> Pool<T> {
             drop(dropped); // unlocked: `T::drop` may do anything
         }
         // Age the caller's own private slot now (others age theirs on their next use).
-        let _ = self.private_slot();
+        let mut aged = None;
+        if let Some(pin) = gort_runtime::rt::proc_pin() {
+            let _ = self.private_slot(&pin, &mut aged);
+        }
     }
 
     /// Rotates if a period has passed since the last rotation and this thread wins the race
@@ -239,10 +251,16 @@ impl<T: Send> Pool<T> {
     /// shard for that P belongs to the caller's runtime and the P has a shard of its own. A
     /// value left there across rotations is aged as the lists were: after one rotation it
     /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
+    /// A value aged out of the slot for good is moved to `aged`, for the caller to drop once
+    /// the pin is released.
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
-    fn private_slot(&self) -> Option<&mut Option<T>> {
-        let (rt, pid) = gort_runtime::rt::proc_key()?;
+    fn private_slot<'p>(
+        &'p self,
+        pin: &'p gort_runtime::rt::ProcPin,
+        aged: &mut Option<T>,
+    ) -> Option<&'p mut Option<T>> {
+        let (rt, pid) = pin.key();
         let sh = self.shards.get(pid)?;
         // ORDERING: Relaxed: the owner is written once; the slot itself is ordered by the P
         // hand-over between Ms (under the scheduler lock).
@@ -256,29 +274,31 @@ impl<T: Send> Pool<T> {
         {
             return None;
         }
-        // SAFETY: only the goroutine running on P `pid` of runtime `rt` gets here, one at a
-        // time (one M holds a P), and it does not park before it is done with the slot.
+        // SAFETY: only the goroutine holding the pin of P `pid` of runtime `rt` gets here, one
+        // at a time (one M holds a P, and sysmon cannot take a pinned P), and the slot's
+        // borrow ends before the pin is dropped.
         let (slot, seen) = unsafe { (&mut *sh.private.get(), &mut *sh.private_epoch.get()) };
         // ORDERING: Relaxed: a stale epoch only delays the ageing to the next call.
         let now = self.epoch.load(Ordering::Relaxed);
         if *seen != now {
-            Self::age_private(sh, slot, seen, now);
+            *aged = Self::age_private(sh, slot, seen, now);
         }
         Some(slot)
     }
 
     /// Ages a private slot last seen in epoch `*seen` to epoch `now` (off the fast path).
+    /// Returns the value if it aged out for good, to be dropped by the caller after unpinning.
     #[cold]
     #[inline(never)]
-    fn age_private(sh: &Shard<T>, slot: &mut Option<T>, seen: &mut u64, now: u64) {
+    fn age_private(sh: &Shard<T>, slot: &mut Option<T>, seen: &mut u64, now: u64) -> Option<T> {
         let aged = now.wrapping_sub(*seen);
         *seen = now;
-        if let Some(v) = slot.take() {
-            if aged == 1 {
-                sh.lists.lock().victim.push(v);
-            } else {
-                drop(v);
-            }
+        let v = slot.take()?;
+        if aged == 1 {
+            sh.lists.lock().victim.push(v);
+            None
+        } else {
+            Some(v)
         }
     }
 

@@ -54,6 +54,7 @@ impl RawRwMutex {
     }
 
     /// Locks for reading.
+    #[track_caller]
     pub fn rlock(&self) {
         if self.reader_count.fetch_add(1, Ordering::SeqCst) + 1 < 0 {
             // A writer is pending: wait for it.
@@ -101,6 +102,7 @@ impl RawRwMutex {
     }
 
     /// Locks for writing.
+    #[track_caller]
     pub fn lock(&self) {
         // First, resolve competition with other writers.
         self.w.lock();
@@ -178,6 +180,7 @@ impl<T> RwMutex<T> {
 
 impl<T: ?Sized> RwMutex<T> {
     /// Shared access; parks while a writer holds or waits for the lock.
+    #[track_caller]
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         self.raw.rlock();
         RwMutexReadGuard { l: self }
@@ -189,6 +192,7 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     /// Exclusive access; parks until every reader and writer is out.
+    #[track_caller]
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
         self.raw.lock();
         RwMutexWriteGuard { l: self }

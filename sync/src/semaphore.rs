@@ -111,6 +111,7 @@ impl Semaphore {
     ///
     /// # Panics
     /// If it must wait outside a goroutine.
+    #[track_caller]
     pub fn acquire(&self, ctx: &Context, n: u64) -> Result<(), ContextError> {
         let done = ctx.done();
         if let Some(err) = ctx.err() {

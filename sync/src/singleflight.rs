@@ -112,6 +112,7 @@ where
     /// # Panics
     /// If `f` panics (the panic is resumed); if the call this one joined panicked
     /// ("singleflight: the shared call panicked"); if it must wait outside a goroutine.
+    #[track_caller]
     pub fn r#do<F>(&self, key: K, f: F) -> (V, bool)
     where
         F: FnOnce() -> V,
@@ -147,6 +148,7 @@ where
     ///
     /// # Panics
     /// Outside a goroutine (when it has to start one).
+    #[track_caller]
     pub fn do_chan<F>(&self, key: K, f: F) -> Chan<Shared<V>>
     where
         F: FnOnce() -> V + Send + 'static,

@@ -83,6 +83,7 @@ impl WaitGroup {
     /// # Panics
     /// "sync: WaitGroup is reused before previous Wait has returned"; if it must wait outside a
     /// goroutine.
+    #[track_caller]
     pub fn wait(&self) {
         loop {
             // ORDERING: SeqCst, see `add`.
@@ -105,6 +106,7 @@ impl WaitGroup {
     }
 
     /// Runs `f` in a new goroutine, counting it in the group (Go 1.25's `WaitGroup.Go`).
+    #[track_caller]
     pub fn go<F>(self: &std::sync::Arc<Self>, f: F)
     where
         F: FnOnce() + Send + 'static,

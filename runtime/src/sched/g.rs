@@ -1,5 +1,6 @@
-//! G: a goroutine. Its coroutine and stack, status, wait reason, preempt flag and the join slot
-//! through which its result reaches its `JoinHandle`.
+//! G: a goroutine. Its coroutine and stack, status, wait reason, preempt flag, the join slot
+//! through which its result reaches its `JoinHandle`, and what goroutine dumps print about it
+//! (`Origin`: who started it, from where; `parkpc`: where it last blocked).
 //!
 //! # Invariants
 //! - G structs are never freed while their runtime runs: dead Gs go to a free list (`gfree`) with
@@ -10,10 +11,13 @@
 //!   `JoinHandle` until that is joined or dropped.
 
 use crate::coro::{Coro, GYielder, StackSlot};
-use crate::loom::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use crate::loom::{
+    AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 use crate::sched::m::M;
 use crate::sched::Sched;
 use std::cell::{Cell, UnsafeCell};
+use std::panic::Location;
 use std::ptr::NonNull;
 
 /// A goroutine's status (Go's `_Gidle` ... `_Gdead`, same numbers as `runtime2.go`).
@@ -214,8 +218,17 @@ pub struct G {
     pub(crate) preempt: AtomicBool,
     /// Select wake-up race: the first waker to CAS 0 -> 1 wins (Go's `selectDone`).
     pub selectdone: AtomicU32,
-    /// Nanoseconds since the runtime started when the G last parked (for dumps).
+    /// When the G last parked or entered a blocking call (Go's `waitsince`), in nanoseconds since
+    /// the runtime started, as sysmon's coarse clock (`Sched::coarse_now`) had it: a load, not a
+    /// clock read. Written by the G itself; read by dumps.
     pub(crate) waitsince: AtomicI64,
+    /// Where the G last parked or yielded (Go's saved `sched.pc`): the call site of the gort
+    /// blocking API, passed down by `#[track_caller]` to `gopark`. Null before the first park.
+    /// Written by the G itself before it suspends; read by dumps.
+    pub(crate) parkpc: AtomicPtr<Location<'static>>,
+    /// Who started this G and from where. Written by `newproc` before the G is published on a
+    /// run queue; read by dumps.
+    pub(crate) origin: Origin,
     /// The coroutine. Owned by the M running the G, or by the scheduler while it is not running.
     pub(crate) coro: UnsafeCell<CoroSlot>,
     /// The coroutine's yielder; valid while the coroutine is live. Written once by the body.
@@ -296,6 +309,8 @@ impl G {
             preempt: AtomicBool::new(false),
             selectdone: AtomicU32::new(0),
             waitsince: AtomicI64::new(0),
+            parkpc: AtomicPtr::new(std::ptr::null_mut()),
+            origin: Origin::new(),
             coro: UnsafeCell::new(CoroSlot::Empty),
             yielder: Cell::new(std::ptr::null()),
             m: AtomicPtr::new(std::ptr::null_mut()),
@@ -324,5 +339,93 @@ impl GPtr {
     pub(crate) fn set_wait_reason(self, r: WaitReason) {
         // ORDERING: diagnostic only.
         self.waitreason.store(r as u8, Ordering::Relaxed);
+    }
+
+    /// Stamps `waitsince` with sysmon's coarse clock: the G is about to park or enter a
+    /// blocking call (see `park.rs`, "Wait time").
+    #[inline]
+    pub(crate) fn stamp_waitsince(self) {
+        // ORDERING: diagnostics only; a stale clock only makes a dump's minutes high by at most
+        // one sysmon round.
+        let now = self.sched().coarse_now.load(Ordering::Relaxed);
+        self.waitsince.store(now, Ordering::Relaxed);
+    }
+
+    /// Where the G last parked or yielded, if it has.
+    pub(crate) fn park_site(self) -> Option<&'static Location<'static>> {
+        // ORDERING: diagnostic only; the pointee is a `'static` `Location`.
+        let p = self.parkpc.load(Ordering::Relaxed);
+        // SAFETY: only `&'static Location` values (or null) are ever stored.
+        unsafe { p.as_ref() }
+    }
+}
+
+/// What a dump prints about where a goroutine came from (Go's `gopc`, `startpc` and
+/// `parentGoid`): three words, stored without an allocation per spawn.
+///
+/// Each field is its own atomic word, so a dump that races with the reuse of a dead G may mix
+/// the old and the new goroutine's values, as Go's racy `tracebackothers` may, but never reads
+/// a torn value.
+pub(crate) struct Origin {
+    /// The goroutine whose `go` call started this one; 0 for goroutine 1 and for goroutines
+    /// started off a goroutine (timer callbacks), for which Go prints no " in goroutine N".
+    parent_goid: AtomicU64,
+    /// The `go` call site, from `#[track_caller]`; null when there is none (goroutine 1).
+    gopc: AtomicPtr<Location<'static>>,
+    /// `std::any::type_name::<F>` of the body, as a `fn() -> &'static str` cast to a word (a
+    /// `&str` would be two words and could tear); 0 when unknown.
+    start_name: AtomicUsize,
+}
+
+/// A goroutine's origin as read back by a dump.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct OriginInfo {
+    pub parent_goid: u64,
+    pub gopc: Option<&'static Location<'static>>,
+    /// The body's type name (`my_crate::main::{{closure}}`), when known.
+    pub start_name: Option<&'static str>,
+}
+
+impl Origin {
+    const fn new() -> Origin {
+        Origin {
+            parent_goid: AtomicU64::new(0),
+            gopc: AtomicPtr::new(std::ptr::null_mut()),
+            start_name: AtomicUsize::new(0),
+        }
+    }
+
+    /// Records a new goroutine's origin. Three relaxed stores: no allocation, no clock.
+    #[inline]
+    /// `gopc` is null or a `&'static Location`.
+    pub(crate) fn set(
+        &self,
+        parent_goid: u64,
+        gopc: *const Location<'static>,
+        start_name: fn() -> &'static str,
+    ) {
+        // ORDERING: Relaxed: the G is unpublished; the run-queue push that publishes it is the
+        // Release, and dumps only read these racily anyway.
+        self.parent_goid.store(parent_goid, Ordering::Relaxed);
+        self.gopc.store(gopc.cast_mut(), Ordering::Relaxed);
+        self.start_name
+            .store(start_name as usize, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(&self) -> OriginInfo {
+        // ORDERING: diagnostic snapshot (see the type's docs).
+        let gopc = self.gopc.load(Ordering::Relaxed);
+        let f = self.start_name.load(Ordering::Relaxed);
+        OriginInfo {
+            parent_goid: self.parent_goid.load(Ordering::Relaxed),
+            // SAFETY: only `&'static Location` values (or null) are stored in `gopc` (`set`).
+            gopc: unsafe { gopc.as_ref() },
+            start_name: (f != 0).then(|| {
+                // SAFETY: a non-zero `start_name` was stored from a `fn() -> &'static str` in
+                // `set`, and fn pointers round-trip through `usize`.
+                let f: fn() -> &'static str = unsafe { std::mem::transmute(f) };
+                f()
+            }),
+        }
     }
 }

@@ -78,6 +78,8 @@ pub struct M {
     /// The G this M is running, or null. Written by this M; read by diagnostics.
     pub(crate) curg: AtomicPtr<G>,
     pub(crate) park: Note,
+    /// The claim protocol's words (`pclaim`): this M's runtime depth and sysmon's retake state.
+    pub(crate) claim: crate::sched::pclaim::ClaimWords,
     /// Go's `cheaprand` state. This M only.
     rand: Cell<u64>,
 }
@@ -102,6 +104,7 @@ impl M {
             blocked: AtomicBool::new(false),
             curg: AtomicPtr::new(std::ptr::null_mut()),
             park: Note::new(),
+            claim: crate::sched::pclaim::ClaimWords::new(),
             rand: Cell::new(
                 0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xA076_1D64_78BD_642F),
             ),
@@ -189,10 +192,38 @@ pub fn procid() -> Option<usize> {
     cur_m().and_then(|m| m.p()).map(|p| p.id as usize)
 }
 
-/// The calling goroutine's runtime (as an opaque id) and P id, or `None` outside a goroutine.
-/// Stable until the goroutine parks or yields; the pair names a P that only this goroutine's
-/// M can be using right now (what per-P caches with owner-only slots need).
+/// The calling goroutine's P, pinned: while the pin lives, the P is this goroutine's alone
+/// (sysmon cannot take it), so per-P caches may use owner-only slots through it (Go's
+/// `procPin`). `None` outside a goroutine or when the goroutine's M has no P. Nothing that
+/// parks or yields may run while it is held.
 #[inline(never)]
-pub fn proc_key() -> Option<(usize, usize)> {
-    cur_m().and_then(|m| m.p().map(|p| (m.sched as *const _ as usize, p.id as usize)))
+pub fn proc_pin() -> Option<ProcPin> {
+    let m = cur_m()?;
+    let claim = crate::sched::pclaim::claim(m)?;
+    Some(ProcPin {
+        rt: m.sched as *const Sched as usize,
+        pid: claim.p().id as usize,
+        _claim: claim,
+    })
+}
+
+/// A pinned P (see `proc_pin`). Not `Send`: it belongs to the M that pinned it.
+pub struct ProcPin {
+    rt: usize,
+    pid: usize,
+    _claim: crate::sched::pclaim::Claim,
+}
+
+impl ProcPin {
+    /// The runtime (an opaque id) and the P's id: a pair no other running goroutine has.
+    #[inline]
+    pub fn key(&self) -> (usize, usize) {
+        (self.rt, self.pid)
+    }
+}
+
+impl std::fmt::Debug for ProcPin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcPin").field("p", &self.pid).finish()
+    }
 }

@@ -8,7 +8,7 @@
 //! - `park`: `gopark`/`goready`/`gosched`, the one parking seam.
 //! - `proc`: `newproc`, goroutine exit, free lists, `JoinHandle`, bootstrap.
 //! - `sysmon`: the monitor thread (preemption flags, schedtrace).
-//! - `trace`: GODEBUG=schedtrace output.
+//! - `trace`: GODEBUG=schedtrace output; `traceback`: goroutine dumps.
 //!
 //! # Lock order
 //! `Sched::lock` > `Sched::sudoglock` > stack pool lock. Channel and semaphore locks are taken by
@@ -19,6 +19,7 @@ pub mod g;
 pub mod m;
 pub mod p;
 pub mod park;
+pub mod pclaim;
 pub mod proc;
 pub mod runq;
 pub mod schedule;
@@ -26,6 +27,7 @@ pub mod sudog;
 pub mod syscall;
 pub mod sysmon;
 pub mod trace;
+pub mod traceback;
 
 use crate::env::DebugVars;
 use crate::lock::RawLock;
@@ -59,6 +61,10 @@ pub(crate) struct Stats {
     pub preemptions: AtomicU64,
     pub preempt_requests: AtomicU64,
     pub goroutines_created: AtomicU64,
+    /// Ps sysmon took from Ms in blocking calls and handed off.
+    pub syscall_handoffs: AtomicU64,
+    /// Ps sysmon took from goroutines that hogged them (`pclaim`).
+    pub hog_retakes: AtomicU64,
 }
 
 /// The scheduler's global state (Go's `schedt`). One per runtime; leaked when created, so every

@@ -41,6 +41,8 @@ pub(crate) struct SysmonTick {
     pub schedwhen: i64,
     pub syscalltick: u32,
     pub syscallwhen: i64,
+    /// When sysmon asked the G on this P (at this `schedtick`) to yield; 0: not asked.
+    pub preempt_when: i64,
 }
 
 /// A processor. See the module docs.

@@ -6,6 +6,20 @@
 //! `unlockf(gp, arg)`, which typically releases the lock that guards the wait queue the G was
 //! put on. A waker must take that lock to find the G, so it can never ready a G that is still
 //! running on its stack (Go's `park_m`). If `unlockf` returns false the park is cancelled.
+//!
+//! # Park sites
+//! `gopark`, `gosched` and `preempt_point` are `#[track_caller]`, as is every public gort API
+//! that reaches them, so `Location::caller()` in them is the user's call of the blocking API
+//! (`c.recv()`, `mu.lock()`, ...). `park_g` stores it in `G::parkpc` (one store, beside the
+//! wait reason) for goroutine dumps: the one frame gort records per goroutine. A caller chain
+//! that lacks `#[track_caller]` somewhere only makes the recorded site a line inside gort.
+//!
+//! # Wait time
+//! `park_g` also stamps `G::waitsince` (Go's `waitsince`) from sysmon's coarse clock: a relaxed
+//! load of `Sched::coarse_now` instead of a clock read on every park. Go stamps it lazily when
+//! a GC first sees the G blocked; gort's stamp is at most one sysmon round before the real park
+//! (10 ms while any P runs; up to about 1 s right after sysmon's deep sleep), so a dump's
+//! "N minutes" is never short, and over by at most that. `entersyscall` stamps it too.
 
 use crate::coro::{Suspend, UnlockFn};
 use crate::loom::Ordering;
@@ -13,6 +27,7 @@ use crate::sched::g::{GPtr, GStatus, WaitReason};
 use crate::sched::m::{getg, getm};
 use crate::sched::runq::{glob_runq_put_locked, runq_put};
 use crate::sched::schedule::{wakep, wakep_from_p};
+use std::panic::Location;
 
 /// Parks the calling goroutine until `goready`. See the module protocol.
 ///
@@ -24,26 +39,37 @@ use crate::sched::schedule::{wakep, wakep_from_p};
 /// # Panics
 /// If called outside a goroutine.
 ///
+/// Records the caller's location as the park site (see the module docs).
+///
 /// Go: `gopark` (proc.go).
+#[track_caller]
 pub unsafe fn gopark(unlockf: Option<UnlockFn>, arg: *mut (), reason: WaitReason) {
     let gp = getg().unwrap_or_else(|| outside_goroutine("block"));
-    park_g(gp, Suspend::Park { unlockf, arg }, reason);
+    park_g(
+        gp,
+        Suspend::Park { unlockf, arg },
+        reason,
+        Location::caller(),
+    );
 }
 
 /// Suspends `gp` (the running G) with `what`. Kept out of line so nothing cached from the
 /// thread-locals of the M that parked it survives into the M that resumes it.
 #[inline(never)]
-fn park_g(gp: GPtr, what: Suspend, reason: WaitReason) {
+fn park_g(gp: GPtr, what: Suspend, reason: WaitReason, site: &'static Location<'static>) {
     gp.set_wait_reason(reason);
-    // ORDERING: diagnostics only.
-    gp.waitsince.store(
-        gp.sched().coarse_now.load(Ordering::Relaxed),
+    gp.stamp_waitsince();
+    // ORDERING: diagnostics only (see the module docs, "Park sites").
+    gp.parkpc.store(
+        site as *const Location<'static> as *mut _,
         Ordering::Relaxed,
     );
     // SAFETY: the yielder pointer was set by this G's body before any user code ran and stays
     // valid while the coroutine is live; we are running on that coroutine.
     let y = unsafe { &*gp.yielder.get() };
+    crate::trace::go_park(gp, &what);
     y.suspend(what);
+    crate::trace::go_start(gp);
     gp.set_wait_reason(WaitReason::Zero);
 }
 
@@ -53,19 +79,18 @@ fn park_g(gp: GPtr, what: Suspend, reason: WaitReason) {
 ///
 /// Go: `goready`/`ready` (proc.go).
 pub fn goready(gp: GPtr) {
+    crate::trace::go_unblock(gp);
     gp.status.set(GStatus::Waiting, GStatus::Runnable);
     let sched = gp.sched();
     let m = getm();
-    match m.and_then(|m| {
-        if std::ptr::eq(m.sched, sched) {
-            m.p()
-        } else {
-            None
-        }
-    }) {
-        Some(pp) => {
-            // SAFETY: this thread is the M holding `pp`.
-            unsafe { runq_put(sched, pp, gp, true) };
+    match m
+        .filter(|m| std::ptr::eq(m.sched, sched))
+        .and_then(crate::sched::pclaim::claim)
+    {
+        Some(claim) => {
+            // SAFETY: this thread is the M holding the claimed P.
+            unsafe { runq_put(sched, claim.p(), gp, true) };
+            drop(claim);
             wakep_from_p(sched);
         }
         None => {
@@ -81,9 +106,10 @@ pub fn goready(gp: GPtr) {
 /// Outside a goroutine this yields the OS thread.
 ///
 /// Go: `runtime.Gosched`.
+#[track_caller]
 pub fn gosched() {
     match getg() {
-        Some(gp) => park_g(gp, Suspend::Yield, WaitReason::Zero),
+        Some(gp) => park_g(gp, Suspend::Yield, WaitReason::Zero, Location::caller()),
         None => std::thread::yield_now(),
     }
 }
@@ -93,9 +119,15 @@ pub fn gosched() {
 /// goroutine it does nothing.
 ///
 /// Go: `goyield` (proc.go).
+#[track_caller]
 pub fn goyield() {
     if let Some(gp) = getg() {
-        park_g(gp, Suspend::YieldLocal, WaitReason::Zero);
+        park_g(
+            gp,
+            Suspend::YieldLocal,
+            WaitReason::Zero,
+            Location::caller(),
+        );
     }
 }
 
@@ -133,22 +165,23 @@ pub fn do_spin() {
 /// A cheap check point: yields if sysmon has asked the running goroutine to (it has run past
 /// its 10 ms time slice). Call it in long loops that make no other gort calls.
 #[inline]
+#[track_caller]
 pub fn preempt_point() {
     if let Some(gp) = getg() {
         // ORDERING: an advisory flag.
         if gp.preempt.load(Ordering::Relaxed) {
-            preempt_now(gp);
+            preempt_now(gp, Location::caller());
         }
     }
 }
 
 #[cold]
 #[inline(never)]
-fn preempt_now(gp: GPtr) {
+fn preempt_now(gp: GPtr, site: &'static Location<'static>) {
     // ORDERING: an advisory flag.
     gp.preempt.store(false, Ordering::Relaxed);
     gp.sched().stats.preemptions.fetch_add(1, Ordering::Relaxed);
-    park_g(gp, Suspend::Preempt, WaitReason::Preempted);
+    park_g(gp, Suspend::Preempt, WaitReason::Preempted, site);
 }
 
 /// Panics with the message every blocking API gives outside a goroutine.

@@ -24,7 +24,7 @@ use crate::sched::Sched;
 use std::any::Any;
 use std::marker::PhantomData;
 use std::mem::{align_of, size_of};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 
 /// Goroutine ids are taken from `Sched::goidgen` this many at a time (Go's `_GoidCacheBatch`).
 const GOID_CACHE_BATCH: u64 = 16;
@@ -94,6 +94,7 @@ impl<T: Send + 'static> JoinHandle<T> {
     ///
     /// # Panics
     /// If it would have to wait and is called outside a goroutine.
+    #[track_caller]
     pub fn join(self) -> Result<T, Panic> {
         let gp = self.gp;
         std::mem::forget(self);
@@ -218,12 +219,15 @@ fn detached_done<T>(gp: GPtr, r: Result<T, Panic>) {
     }
 }
 
-/// Go's behaviour for an unrecovered panic: print it with the goroutine's id and exit with
-/// status 2.
+/// Go's behaviour for an unrecovered panic: print it with the goroutine's header and where it
+/// was created, and exit with status 2. The panic's own location and frames were printed by
+/// the panic hook when it unwound (`RUST_BACKTRACE`); here, after `catch_unwind`, the stack
+/// holds only gort's frames.
 fn fatal_panic(gp: GPtr, p: &Panic) -> ! {
     let msg = p.message().unwrap_or("(non-string panic payload)");
-    let bt = std::backtrace::Backtrace::force_capture();
-    eprintln!("panic: {msg}\n\ngoroutine {} [running]:\n{bt}", gp.goid());
+    let mut out = format!("panic: {msg}\n\ngoroutine {} [running]:\n", gp.goid());
+    crate::sched::traceback::write_created_by(&mut out, gp.goid(), &gp.origin.get());
+    eprint!("{out}");
     std::process::exit(2)
 }
 
@@ -232,45 +236,70 @@ fn fatal_panic(gp: GPtr, p: &Panic) -> ! {
 /// # Panics
 /// Outside a goroutine, or if no stack can be had for it.
 ///
+/// The caller's location is recorded as the goroutine's creation site (Go's `gopc`), printed
+/// by dumps under "created by".
+///
 /// Go: `newproc` (proc.go).
+#[track_caller]
 pub fn newproc<F, T>(f: F) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
     let mp = getm().unwrap_or_else(|| outside_goroutine("start a goroutine (gort::go)"));
-    let h = newproc1(mp, f, false);
+    let parent = mp.curg().map_or(0, |g| g.goid());
+    let h = newproc1(mp, f, false, parent, Location::caller());
     crate::sched::park::preempt_point();
     h
 }
 
-fn newproc1<F, T>(mp: &'static M, f: F, is_main: bool) -> JoinHandle<T>
+fn newproc1<F, T>(
+    mp: &'static M,
+    f: F,
+    is_main: bool,
+    parent: u64,
+    gopc: *const Location<'static>,
+) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let pp = mp.p().unwrap_or_else(|| {
-        panic!("gort: cannot start a goroutine from a blocking call (runtime::blocking)")
-    });
-    newproc_on(mp.sched, Some(pp), f, is_main)
+    // Without a P (sysmon took it from this goroutine as a hog) the new G goes on the global
+    // queue.
+    let claim = crate::sched::pclaim::claim(mp);
+    newproc_on(
+        mp.sched,
+        claim.as_ref().map(|c| c.p()),
+        f,
+        is_main,
+        parent,
+        gopc,
+    )
 }
 
 /// Starts a goroutine from a thread that holds no P (sysmon's timers: `after_func`). It goes
-/// on the global run queue and an idle P is woken for it.
+/// on the global run queue and an idle P is woken for it. The caller's location is its
+/// creation site; it has no parent goroutine (Go prints such goroutines, `time.goFunc`'s, as
+/// created by the timer code with no " in goroutine N").
+#[track_caller]
 pub fn newproc_global<F>(sched: &'static Sched, f: F)
 where
     F: FnOnce() + Send + 'static,
 {
-    drop(newproc_on(sched, None, f, false));
+    drop(newproc_on(sched, None, f, false, 0, Location::caller()));
 }
 
 /// `newproc` proper: a G (from `pp`'s free list, the global one, or new), its coroutine, an
-/// id, and a place in a run queue (`pp`'s `runnext`, or the global queue without a P).
+/// id, its origin (`parent`, `gopc` and `F`'s type name, for dumps), and a place in a run queue
+/// (`pp`'s `runnext`, or the global queue without a P). `gopc` is null (goroutine 1) or a
+/// `&'static Location` (a raw pointer to save the `Option` test on the spawn path).
 fn newproc_on<F, T>(
     sched: &'static Sched,
     pp: Option<&'static P>,
     f: F,
     is_main: bool,
+    parent: u64,
+    gopc: *const Location<'static>,
 ) -> JoinHandle<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -299,10 +328,16 @@ where
     };
     *slot = CoroSlot::Live(new_coro(stk, move |y: &GYielder| {
         gp.yielder.set(y as *const GYielder);
+        crate::trace::go_start(gp);
         let r = catch_unwind(AssertUnwindSafe(f));
         complete::<T>(gp, r);
+        crate::trace::go_end(gp);
     }));
     gp.is_main.set(is_main);
+    gp.origin.set(parent, gopc, std::any::type_name::<F>);
+    // ORDERING: the G is unpublished (see `Origin::set`). A reused G must not show its previous
+    // life's park site.
+    gp.parkpc.store(std::ptr::null_mut(), Ordering::Relaxed);
     gp.joiner.set(None);
     // ORDERING: the G is unpublished; the run-queue push below is the Release.
     gp.join.store(0, Ordering::Relaxed);
@@ -313,6 +348,7 @@ where
         None => sched.goidgen.fetch_add(1, Ordering::Relaxed) + 1,
     };
     gp.goid.store(goid, Ordering::Relaxed);
+    crate::trace::go_create(gp, parent, gopc);
     let from = gp.status();
     gp.status.set(from, GStatus::Runnable);
     sched.ngoroutine.fetch_add(1, Ordering::Relaxed);
@@ -395,9 +431,9 @@ fn release_ref(gp: GPtr) {
 fn gfput(gp: GPtr) {
     let sched = gp.sched();
     let mp = getm().filter(|m| std::ptr::eq(m.sched, sched));
-    if let Some(pp) = mp.and_then(|m| m.p()) {
-        // SAFETY: this thread is the M holding `pp`.
-        let list = unsafe { pp.gfree_mut() };
+    if let Some(claim) = mp.and_then(crate::sched::pclaim::claim) {
+        // SAFETY: this thread is the M holding the claimed P.
+        let list = unsafe { claim.p().gfree_mut() };
         list.push(gp);
         if list.len() >= 64 {
             sched.lock.lock();
@@ -609,7 +645,10 @@ impl Builder {
         acquirep(m0, p0);
 
         // newproc(main), then the monitor, then mstart.
-        let main = newproc1(m0, f, true);
+        // GORT_TRACE: trace this run, from goroutine 1's creation to its end.
+        let traced = crate::trace::start_from_env();
+        // Goroutine 1 has no creator: Go prints no "created by" for it.
+        let main = newproc1(m0, f, true, 0, std::ptr::null());
         sched.main_started.store(true, Ordering::Relaxed);
         crate::sched::sysmon::start(sched);
         schedule_loop(m0);
@@ -622,6 +661,9 @@ impl Builder {
         // SAFETY: the main G completed; this is its only handle.
         let r = unsafe { take_result::<R>(gp) };
         release_ref(gp);
+        if traced {
+            crate::trace::stop_from_env();
+        }
         m::set_current(None);
         m_exit(m0);
         match r {

@@ -70,7 +70,11 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
             CoroSlot::Live(c) => c,
             _ => crate::throw!("execute: G has no coroutine"),
         };
+        crate::sched::pclaim::enter_user(mp);
         let r = coro.resume(());
+        // Back in the runtime: the P is ours, or sysmon took it from a hog and this is an idle
+        // one, or there is none (`pclaim`).
+        let owned = crate::sched::pclaim::leave_user(mp);
         // ORDERING: as above.
         mp.curg.store(std::ptr::null_mut(), Ordering::Relaxed);
         gp.m.store(std::ptr::null_mut(), Ordering::Relaxed);
@@ -92,20 +96,31 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 }
             }
         }
-        // The P may have changed across a blocking call (exitsyscall's slow path).
-        let pp = mp.p().expect("execute: M has no P after a resume");
+        // The P may have changed across a blocking call (exitsyscall's slow path) or a hog's
+        // retake; without one, the G cannot run on here and goes to the global queue.
+        let pp = owned;
         match r {
             CoroutineResult::Yield(Suspend::Park { unlockf, arg }) => {
                 gp.status.set(GStatus::Running, GStatus::Waiting);
-                // ORDERING: an owner-only statistic: load + store, no read-modify-write.
-                pp.parks
-                    .store(pp.parks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                if let Some(pp) = pp {
+                    // ORDERING: an owner-only statistic: load + store, no read-modify-write.
+                    pp.parks
+                        .store(pp.parks.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
                 if let Some(f) = unlockf {
                     // SAFETY: the G parked with this unlock function and argument, and is now
                     // off its stack, which is the contract of `UnlockFn`.
                     if !unsafe { f(gp, arg) } {
                         // The park was cancelled: run the G again at once.
                         gp.status.set(GStatus::Waiting, GStatus::Running);
+                        if pp.is_none() {
+                            gp.status.set(GStatus::Running, GStatus::Runnable);
+                            sched.lock.lock();
+                            glob_runq_put_locked(sched, gp);
+                            sched.lock.unlock();
+                            wakep(sched);
+                            return;
+                        }
                         continue;
                     }
                 }
@@ -116,15 +131,25 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 sched.lock.lock();
                 glob_runq_put_locked(sched, gp);
                 sched.lock.unlock();
-                if sched.main_started.load(Ordering::Relaxed) {
+                if pp.is_none() {
+                    wakep(sched);
+                } else if sched.main_started.load(Ordering::Relaxed) {
                     wakep_from_p(sched);
                 }
                 return;
             }
             CoroutineResult::Yield(Suspend::YieldLocal) => {
                 gp.status.set(GStatus::Running, GStatus::Runnable);
-                // SAFETY: this M holds `pp`.
-                unsafe { crate::sched::runq::runq_put(sched, pp, gp, false) };
+                match pp {
+                    // SAFETY: this M holds `pp`.
+                    Some(pp) => unsafe { crate::sched::runq::runq_put(sched, pp, gp, false) },
+                    None => {
+                        sched.lock.lock();
+                        glob_runq_put_locked(sched, gp);
+                        sched.lock.unlock();
+                        wakep(sched);
+                    }
+                }
                 return;
             }
             CoroutineResult::Return(()) => {

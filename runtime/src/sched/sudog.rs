@@ -61,9 +61,9 @@ const CACHE_CAP: usize = 128;
 /// Callable from any thread; without a P it uses the central cache.
 pub fn acquire_sudog() -> *mut Sudog {
     let m = getm();
-    if let Some(pp) = m.and_then(|m| m.p()) {
-        // SAFETY: this thread is the M holding `pp`.
-        let cache = unsafe { pp.sudogcache_mut() };
+    if let Some(claim) = m.and_then(crate::sched::pclaim::claim) {
+        // SAFETY: this thread is the M holding the claimed P.
+        let cache = unsafe { claim.p().sudogcache_mut() };
         if cache.is_empty() {
             let sched = m.expect("a P implies an M").sched;
             sched.sudoglock.lock();
@@ -104,9 +104,9 @@ pub unsafe fn release_sudog(s: *mut Sudog) {
     sg.success = false;
     sg.ticket = 0;
     let m = getm();
-    if let Some(pp) = m.and_then(|m| m.p()) {
-        // SAFETY: this thread is the M holding `pp`.
-        let cache = unsafe { pp.sudogcache_mut() };
+    if let Some(claim) = m.and_then(crate::sched::pclaim::claim) {
+        // SAFETY: this thread is the M holding the claimed P.
+        let cache = unsafe { claim.p().sudogcache_mut() };
         if cache.len() == CACHE_CAP {
             let sched = m.expect("a P implies an M").sched;
             sched.sudoglock.lock();

@@ -51,10 +51,17 @@ pub fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
 #[inline(never)]
 fn entersyscall(mp: &'static M) {
     let gp = mp.curg().expect("entersyscall outside a goroutine");
-    let pp = mp.p().expect("entersyscall: M has no P");
+    // Without a P (sysmon took it from this goroutine as a hog), the call runs without one
+    // and `exitsyscall` takes the slow path.
+    let claim = crate::sched::pclaim::claim(mp);
     gp.set_wait_reason(WaitReason::Zero);
+    gp.stamp_waitsince();
+    crate::trace::syscall_enter(mp, gp);
     gp.status.set(GStatus::Running, GStatus::Syscall);
-    pp.set_status(PStatus::Syscall);
+    if let Some(c) = &claim {
+        c.p().set_status(PStatus::Syscall);
+    }
+    drop(claim);
     let sched = mp.sched;
     // ORDERING: SeqCst, as in `pidleget_locked`: sysmon must run to retake the P.
     if sched.sysmonwait.load(Ordering::SeqCst) {
@@ -72,7 +79,8 @@ fn entersyscall(mp: &'static M) {
 fn exitsyscall(mp: &'static M) {
     m::set_current(Some(mp));
     let gp = getg().expect("exitsyscall: no G");
-    if let Some(pp) = mp.p() {
+    if let Some(claim) = crate::sched::pclaim::claim(mp) {
+        let pp = claim.p();
         if pp.cas_status(PStatus::Syscall, PStatus::Running) {
             // Fast path: the P was never taken.
             // ORDERING: owner-only counter, read by sysmon as a hint.
@@ -81,6 +89,7 @@ fn exitsyscall(mp: &'static M) {
                 Ordering::Relaxed,
             );
             gp.status.set(GStatus::Syscall, GStatus::Running);
+            crate::trace::syscall_exit(gp);
             return;
         }
         // sysmon took it and handed it off.
@@ -93,12 +102,15 @@ fn exitsyscall(mp: &'static M) {
     if let Some(pp) = pp {
         acquirep(mp, pp);
         gp.status.set(GStatus::Syscall, GStatus::Running);
+        crate::trace::syscall_exit(gp);
         return;
     }
     // No P: off the stack, onto the global queue; the M sleeps (Go's `exitsyscall0`).
     // SAFETY: the yielder is valid while the coroutine runs, and it runs now.
     let y = unsafe { &*gp.yielder.get() };
+    crate::trace::syscall_block(gp);
     y.suspend(Suspend::ExitSyscall);
+    crate::trace::go_start(gp);
     // Resumed (on some M, with a P), status set to Running by that M.
 }
 
@@ -170,6 +182,8 @@ pub(crate) fn retake_syscall(
         return false; // the M came back first
     }
     pp.syscalltick.store(t.wrapping_add(1), Ordering::Relaxed);
+    // ORDERING: statistics.
+    sched.stats.syscall_handoffs.fetch_add(1, Ordering::Relaxed);
     handoffp(sched, pp);
     true
 }

@@ -214,15 +214,41 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
         if pd.schedtick != t {
             pd.schedtick = t;
             pd.schedwhen = now;
+            pd.preempt_when = 0;
+        } else if pd.preempt_when != 0
+            && pd.preempt_when + FORCE_PREEMPT_NS <= now
+            && others_waiting(sched, pp, now)
+        {
+            // Asked a whole slice ago and still running: a hog that reaches no check point.
+            // Take its P as from a blocking call, so the others run (`pclaim`).
+            if crate::sched::pclaim::retake_hog(sched, pp) {
+                n += 1;
+            }
+            pd.preempt_when = now;
         } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
             if preemptone(pp) {
+                // ORDERING: statistics.
                 sched.stats.preempt_requests.fetch_add(1, Ordering::Relaxed);
+                if pd.preempt_when == 0 {
+                    pd.preempt_when = now;
+                }
             }
             // Restart the slice so the flag is not re-set every round.
             pd.schedwhen = now;
         }
     }
     n
+}
+
+/// Whether anything waits for `pp` to be given up: Gs in its run queue or the global one, its
+/// due timers, or the network with no P free to poll it.
+fn others_waiting(sched: &Sched, pp: &crate::sched::p::P, now: i64) -> bool {
+    let due = pp.timers.wake_time();
+    // ORDERING: hints; a wrong guess costs one round.
+    !crate::sched::runq::runq_empty(pp)
+        || sched.runqsize.load(Ordering::Relaxed) > 0
+        || (due != 0 && due <= now)
+        || (crate::netpoll::any_waiters(sched) && sched.npidle.load(Ordering::Relaxed) == 0)
 }
 
 /// Sets the preempt flag of the G running on `pp`.
