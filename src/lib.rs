@@ -13,6 +13,7 @@
 //! });
 //! ```
 #![deny(
+    missing_docs,
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc

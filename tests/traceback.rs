@@ -92,6 +92,8 @@ fn parked_goroutines_show_their_blocking_call_and_creator() {
         wg3.go(move || {
             cv2.recv();
         });
+        let l_sleep = line!() + 1;
+        let sleep = gort::go(|| gort::time::sleep(std::time::Duration::from_secs(3600)));
 
         let expect = [
             (
@@ -156,6 +158,13 @@ fn parked_goroutines_show_their_blocking_call_and_creator() {
                 format!("\t{f}:{l_join}\n"),
                 "JoinHandle.join",
                 l_join,
+            ),
+            (
+                sleep.goid(),
+                "gort::time::sleep(...)".into(),
+                format!("\t{f}:{l_sleep}\n"),
+                "sleep",
+                l_sleep,
             ),
         ];
         let want: Vec<(u64, &str)> = expect.iter().map(|e| (e.0, e.1.as_str())).collect();

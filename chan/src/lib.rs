@@ -2,6 +2,7 @@
 //! wait queues); blocking operations park the goroutine, never the OS thread. Closing, nil
 //! channels and their panics follow Go's spec word for word.
 #![deny(
+    missing_docs,
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc

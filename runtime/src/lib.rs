@@ -7,6 +7,7 @@
 //! by gort's channel and sync crates (`gopark`/`goready`, sudogs, the runtime lock and
 //! semaphore). See docs/design.md for the map.
 #![deny(
+    missing_docs,
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc

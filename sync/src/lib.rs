@@ -1,6 +1,7 @@
 //! gort-sync: Go's sync package over the runtime semaphore, so every wait parks the goroutine,
 //! never the OS thread.
 #![deny(
+    missing_docs,
     unsafe_op_in_unsafe_fn,
     clippy::undocumented_unsafe_blocks,
     clippy::missing_safety_doc

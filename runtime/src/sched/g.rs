@@ -112,21 +112,37 @@ impl AtomicGStatus {
 #[repr(u8)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitReason {
+    /// No reason (not waiting); Go prints the status instead.
     Zero = 0,
+    /// Receiving from a nil channel: forever.
     ChanReceiveNilChan,
+    /// Sending on a nil channel: forever.
     ChanSendNilChan,
+    /// `select! {}`: forever.
     SelectNoCases,
+    /// In a `select!` with no ready arm.
     Select,
+    /// In `Chan::recv`.
     ChanReceive,
+    /// In `Chan::send`.
     ChanSend,
+    /// On the runtime semaphore (Go's `semacquire`).
     Semacquire,
+    /// In `time::sleep`.
     Sleep,
+    /// In `Cond::wait`.
     SyncCondWait,
+    /// In `Mutex::lock`.
     SyncMutexLock,
+    /// In `RwMutex::read`.
     SyncRWMutexRLock,
+    /// In `RwMutex::write`.
     SyncRWMutexLock,
+    /// In `WaitGroup::wait`.
     SyncWaitGroupWait,
+    /// On a socket, in the netpoller.
     IoWait,
+    /// Stopped at a check point after sysmon's request, on its way to a run queue.
     Preempted,
     /// gort's own: a goroutine waiting in `JoinHandle::join`.
     JoinWait,

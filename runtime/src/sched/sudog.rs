@@ -21,8 +21,9 @@ use std::ptr;
 pub struct Sudog {
     /// The waiting goroutine.
     pub g: Option<GPtr>,
-    /// Wait-queue links.
+    /// The next sudog in its wait queue.
     pub next: *mut Sudog,
+    /// The previous sudog in its wait queue.
     pub prev: *mut Sudog,
     /// The data slot: for a send, the value to take; for a receive, where to write.
     pub elem: *mut u8,

@@ -31,15 +31,25 @@ pub(crate) use crate::sched::traceback::goroutine_dump;
 /// A snapshot of the numbers the SCHED line prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SchedSnapshot {
+    /// Milliseconds since the runtime started.
     pub ms: i64,
+    /// `gomaxprocs=`.
     pub gomaxprocs: u32,
+    /// `idleprocs=`: Ps on the idle list.
     pub idleprocs: u32,
+    /// `threads=`: Ms created, sysmon included.
     pub threads: u32,
+    /// `spinningthreads=`.
     pub spinningthreads: u32,
+    /// `needspinning=`.
     pub needspinning: u32,
+    /// `idlethreads=`: Ms on the idle list.
     pub idlethreads: u32,
+    /// `runqueue=`: the global run queue's length.
     pub runqueue: u32,
+    /// The local run queue length of each P (the bracketed list).
     pub runq_lens: Vec<usize>,
+    /// Each P's `schedtick`.
     pub schedticks: Vec<u32>,
 }
 

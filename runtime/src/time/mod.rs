@@ -46,6 +46,7 @@ fn deadline(sched: &Sched, d: Duration) -> i64 {
 ///
 /// # Panics
 /// Outside a goroutine (for a non-zero duration).
+#[track_caller]
 pub fn sleep(d: Duration) {
     if d.is_zero() {
         return;
