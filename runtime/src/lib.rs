@@ -90,6 +90,7 @@ where
 #[cfg(not(loom))]
 pub mod runtime {
     pub use crate::metrics::{metrics, Metrics};
+    pub use crate::sched::lockosthread::{lock_os_thread, unlock_os_thread};
     pub use crate::sched::park::{gosched, preempt_point};
     pub use crate::sched::syscall::blocking;
 

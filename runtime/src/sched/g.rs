@@ -263,6 +263,10 @@ pub struct G {
     pub(crate) result: UnsafeCell<ResultSlot>,
     /// Whether this is the main goroutine (its end ends the runtime).
     pub(crate) is_main: Cell<bool>,
+    /// `lock_os_thread` nesting depth. The G itself only.
+    pub(crate) locked: Cell<u32>,
+    /// The M this G is locked to, or null (`lockosthread`). Written by the G itself.
+    pub(crate) lockedm: AtomicPtr<M>,
     /// Select bookkeeping: the sudog that won (Go's `g.param`). Written by the waker before
     /// `goready`, read by the G after it wakes.
     pub param: AtomicPtr<crate::sched::sudog::Sudog>,
@@ -336,6 +340,8 @@ impl G {
             joiner: Cell::new(None),
             result: UnsafeCell::new(ResultSlot([std::mem::MaybeUninit::uninit(); 64])),
             is_main: Cell::new(false),
+            locked: Cell::new(0),
+            lockedm: AtomicPtr::new(std::ptr::null_mut()),
             param: AtomicPtr::new(std::ptr::null_mut()),
         })
     }

@@ -77,6 +77,10 @@ pub struct M {
     pub(crate) blocked: AtomicBool,
     /// The G this M is running, or null. Written by this M; read by diagnostics.
     pub(crate) curg: AtomicPtr<G>,
+    /// The G locked to this M (`lockosthread`), or null. Written by that G, on this M.
+    pub(crate) lockedg: AtomicPtr<G>,
+    /// Set when a locked G exited: the M's thread ends (Go's `mexit` for locked Ms).
+    pub(crate) exit_thread: AtomicBool,
     pub(crate) park: Note,
     /// The claim protocol's words (`pclaim`): this M's runtime depth and sysmon's retake state.
     pub(crate) claim: crate::sched::pclaim::ClaimWords,
@@ -103,6 +107,8 @@ impl M {
             spinning: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             curg: AtomicPtr::new(std::ptr::null_mut()),
+            lockedg: AtomicPtr::new(std::ptr::null_mut()),
+            exit_thread: AtomicBool::new(false),
             park: Note::new(),
             claim: crate::sched::pclaim::ClaimWords::new(),
             rand: Cell::new(

@@ -18,6 +18,7 @@
 pub mod g;
 pub mod m;
 pub mod p;
+pub mod lockosthread;
 pub mod park;
 pub mod pclaim;
 pub mod proc;
@@ -83,6 +84,9 @@ pub struct Sched {
     pub(crate) needspinning: AtomicU32,
     /// Idle Ms (mirror of `midle.len()` for schedtrace).
     pub(crate) nmidle: AtomicU32,
+    /// Ms asleep in `stoplockedm`, waiting for their locked G (Go's `nmidlelocked`). Signed:
+    /// `startlockedm` may take the count back before the M it wakes has added it.
+    pub(crate) nmidlelocked: crate::loom::AtomicI32,
     /// Ms ever started, sysmon included.
     pub(crate) mcount: AtomicU32,
     /// Ms (and sysmon) whose threads have not exited. The last to exit tears down.
@@ -158,6 +162,7 @@ impl Sched {
             nmspinning: AtomicU32::new(0),
             needspinning: AtomicU32::new(0),
             nmidle: AtomicU32::new(0),
+            nmidlelocked: crate::loom::AtomicI32::new(0),
             mcount: AtomicU32::new(0),
             mlive: AtomicU32::new(0),
             allp,

@@ -410,6 +410,12 @@ pub(crate) fn gdestroy(mp: &'static M, gp: GPtr) {
     }
     gp.yielder.set(std::ptr::null());
     mp.sched.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+    if gp.locked.get() > 0 {
+        // Go: a goroutine that exits locked takes its thread with it (M0 is wedged instead).
+        crate::sched::lockosthread::unwire(gp);
+        // ORDERING: read by this M's own thread, and by shutdown under the sched lock.
+        mp.exit_thread.store(true, Ordering::Relaxed);
+    }
     let is_main = gp.is_main.get();
     release_ref(gp);
     if is_main {
@@ -489,6 +495,7 @@ fn begin_shutdown(sched: &'static Sched) {
     sched.lock.unlock();
     sched.sysmon_note.wakeup();
     crate::netpoll::netpoll_break(sched);
+    crate::sched::lockosthread::wake_locked_ms(sched);
 }
 
 /// An M's (or sysmon's) thread is exiting. The last one frees the free-listed Gs and stacks.
@@ -546,6 +553,7 @@ pub(crate) fn checkdead_locked(sched: &'static Sched) {
     // sysmon is an M without a P and never runs goroutines (Go's `nmsys`).
     let run = sched.mcount.load(Ordering::Relaxed) as i64
         - sched.nmidle.load(Ordering::Relaxed) as i64
+        - sched.nmidlelocked.load(Ordering::SeqCst) as i64
         - crate::sched::sysmon::NMSYS;
     if run > 0 {
         return;

@@ -19,6 +19,7 @@ use crate::sched::runq::{
     glob_runq_get_batch_locked, glob_runq_get_locked, glob_runq_put_locked, runq_empty, runq_get,
     runq_steal,
 };
+use crate::sched::lockosthread;
 use crate::sched::Sched;
 use corosensei::CoroutineResult;
 
@@ -32,13 +33,40 @@ const MAX_M_COUNT: u32 = 10_000;
 ///
 /// Go: `schedule` (proc.go).
 pub(crate) fn schedule_loop(mp: &'static M) {
-    while let Some((gp, inherit)) = find_runnable(mp) {
+    loop {
+        // An M with a locked G runs nothing else: it waits for that G (`lockosthread`).
+        let (gp, inherit) = match lockosthread::lockedg(mp) {
+            Some(gp) => {
+                if !lockosthread::stoplockedm(mp) {
+                    return;
+                }
+                (gp, false)
+            }
+            None => match find_runnable(mp) {
+                Some(r) => r,
+                None => return,
+            },
+        };
         if mp.spinning.load(Ordering::Relaxed) {
             reset_spinning(mp);
         }
+        if let Some(locked) = lockosthread::lockedm(gp).filter(|l| !std::ptr::eq(*l, mp)) {
+            // Locked to another M: hand it our P, and go idle.
+            lockosthread::startlockedm(mp, locked);
+            if !stopm(mp) {
+                return;
+            }
+            continue;
+        }
         execute(mp, gp, inherit);
+        // ORDERING: written by this thread (`gdestroy`).
+        if mp.exit_thread.load(Ordering::Relaxed) {
+            // A locked G exited: this thread goes with it (Go's `mexit`).
+            lockosthread::mexit(mp);
+            return;
+        }
         // A G that left a blocking call without finding a P left this M without one.
-        if mp.p().is_none() && !stopm(mp) {
+        if mp.p().is_none() && lockosthread::lockedg(mp).is_none() && !stopm(mp) {
             return;
         }
     }

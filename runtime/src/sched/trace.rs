@@ -6,16 +6,15 @@
 //! - Plain: `SCHED {ms}ms: gomaxprocs= idleprocs= threads= spinningthreads= needspinning=
 //!   idlethreads= runqueue=`, each P's local queue length as ` [ a b ]`, then
 //!   ` schedticks=[ a b ]` (one value and a space each).
-//! - Detailed: the same summary without the brackets, plus ` gcwaiting=false nmidlelocked=0
+//! - Detailed: the same summary without the brackets, plus ` gcwaiting=false nmidlelocked=N
 //!   stopwait=0 sysmonwait=`; then `  P{i}: status= schedtick= syscalltick= m= runqsize=
 //!   gfreecnt= timerslen=` for every P in order, `  M{id}: p= curg= mallocing=0 throwing=0
-//!   preemptoff= locks=0 dying=0 spinning= blocked= lockedg=nil` for every M newest first
-//!   (Go's `allm` list, sysmon's M included), and `  G{id}: status={n}({reason}) m= lockedm=nil`
+//!   preemptoff= locks=0 dying=0 spinning= blocked= lockedg=` for every M newest first
+//!   (Go's `allm` list, sysmon's M included), and `  G{id}: status={n}({reason}) m= lockedm=`
 //!   for every G in creation order (Go's `forEachG`, dead Gs included).
 //!
 //! Fields gort has no counterpart for print Go's idle values: `gcwaiting=false`,
-//! `nmidlelocked=0`, `stopwait=0`, `mallocing=0`, `throwing=0`, an empty `preemptoff=`,
-//! `locks=0`, `dying=0`, `lockedg=nil`, `lockedm=nil`.
+//! `stopwait=0`, `mallocing=0`, `throwing=0`, an empty `preemptoff=`, `locks=0`, `dying=0`.
 //!
 //! Collecting (`snapshot`, `detail`) is separate from formatting (`format_*`), so the formats
 //! are checked against golden strings with made-up numbers.
@@ -73,6 +72,8 @@ pub(crate) struct MDetail {
     pub curg: Option<u64>,
     pub spinning: bool,
     pub blocked: bool,
+    /// The goroutine locked to this M (`lock_os_thread`).
+    pub lockedg: Option<u64>,
 }
 
 /// One `  G{id}:` line of scheddetail.
@@ -82,12 +83,15 @@ pub(crate) struct GDetail {
     pub status: u8,
     pub reason: WaitReason,
     pub m: Option<i64>,
+    /// The M this goroutine is locked to.
+    pub lockedm: Option<i64>,
 }
 
 /// Everything a detailed schedtrace prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SchedDetail {
     pub summary: SchedSnapshot,
+    pub nmidlelocked: i32,
     pub sysmonwait: bool,
     pub ps: Vec<PDetail>,
     /// Newest first, as Go's `allm`.
@@ -153,8 +157,8 @@ pub(crate) fn format_sched_detail(d: &SchedDetail) -> String {
     write_summary(&mut out, &d.summary);
     let _ = writeln!(
         out,
-        " gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait={}",
-        d.sysmonwait
+        " gcwaiting=false nmidlelocked={} stopwait=0 sysmonwait={}",
+        d.nmidlelocked, d.sysmonwait
     );
     for (i, p) in d.ps.iter().enumerate() {
         let _ = writeln!(
@@ -174,22 +178,24 @@ pub(crate) fn format_sched_detail(d: &SchedDetail) -> String {
         let _ = writeln!(
             out,
             "  M{}: p={} curg={} mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning={} \
-             blocked={} lockedg=nil",
+             blocked={} lockedg={}",
             m.id,
             opt(m.p),
             opt(m.curg),
             m.spinning,
-            m.blocked
+            m.blocked,
+            opt(m.lockedg)
         );
     }
     for g in &d.gs {
         let _ = writeln!(
             out,
-            "  G{}: status={}({}) m={} lockedm=nil",
+            "  G{}: status={}({}) m={} lockedm={}",
             g.goid,
             g.status,
             g.reason.as_str(),
-            opt(g.m)
+            opt(g.m),
+            opt(g.lockedm)
         );
     }
     out
@@ -261,6 +267,7 @@ fn detail(sched: &Sched) -> SchedDetail {
             curg: mp.curg().map(|g| g.goid()),
             spinning: mp.spinning.load(Ordering::Relaxed),
             blocked: mp.blocked.load(Ordering::Relaxed),
+            lockedg: crate::sched::lockosthread::lockedg(mp).map(|g| g.goid()),
         });
     }
     let gs = all_gs(sched)
@@ -273,6 +280,7 @@ fn detail(sched: &Sched) -> SchedDetail {
                 reason: gp.wait_reason(),
                 // SAFETY: Ms are leaked.
                 m: unsafe { m.as_ref() }.map(|m| m.id),
+                lockedm: crate::sched::lockosthread::lockedm(gp).map(|m| m.id),
             }
         })
         .collect();
@@ -281,6 +289,7 @@ fn detail(sched: &Sched) -> SchedDetail {
             threads,
             ..snapshot(sched)
         },
+        nmidlelocked: sched.nmidlelocked.load(Ordering::Relaxed),
         sysmonwait: sched.sysmonwait.load(Ordering::Relaxed),
         ps,
         ms,
@@ -296,6 +305,7 @@ fn sysmon_m() -> MDetail {
         curg: None,
         spinning: false,
         blocked: false,
+        lockedg: None,
     }
 }
 
@@ -350,7 +360,8 @@ mod tests {
     }
 
     /// A whole scheddetail block against the text Go's `schedtrace(true)` prints for the same
-    /// state: two Ps (one running G 7 on M2, one idle), M2, sysmon's M1 and M0 newest first,
+    /// state: two Ps (one running G 7, locked to M2, on M2; one idle), M2, sysmon's M1 and M0
+    /// newest first,
     /// and four Gs in creation order (a dead one included).
     #[test]
     fn sched_detail_golden() {
@@ -367,6 +378,7 @@ mod tests {
                 runq_lens: vec![1, 0],
                 schedticks: vec![9, 4],
             },
+            nmidlelocked: 0,
             sysmonwait: false,
             ps: vec![
                 PDetail {
@@ -395,6 +407,7 @@ mod tests {
                     curg: Some(7),
                     spinning: false,
                     blocked: false,
+                    lockedg: Some(7),
                 },
                 sysmon_m(),
                 MDetail {
@@ -403,6 +416,7 @@ mod tests {
                     curg: None,
                     spinning: false,
                     blocked: true,
+                    lockedg: None,
                 },
             ],
             gs: vec![
@@ -411,24 +425,28 @@ mod tests {
                     status: 4,
                     reason: WaitReason::ChanReceive,
                     m: None,
+                    lockedm: None,
                 },
                 GDetail {
                     goid: 5,
                     status: 6,
                     reason: WaitReason::Zero,
                     m: None,
+                    lockedm: None,
                 },
                 GDetail {
                     goid: 7,
                     status: 2,
                     reason: WaitReason::Zero,
                     m: Some(2),
+                    lockedm: Some(2),
                 },
                 GDetail {
                     goid: 8,
                     status: 1,
                     reason: WaitReason::Zero,
                     m: None,
+                    lockedm: None,
                 },
             ],
         };
@@ -436,12 +454,12 @@ mod tests {
 SCHED 2003ms: gomaxprocs=2 idleprocs=1 threads=3 spinningthreads=0 needspinning=0 idlethreads=1 runqueue=0 gcwaiting=false nmidlelocked=0 stopwait=0 sysmonwait=false
   P0: status=1 schedtick=9 syscalltick=2 m=2 runqsize=1 gfreecnt=3 timerslen=1
   P1: status=0 schedtick=4 syscalltick=0 m=nil runqsize=0 gfreecnt=0 timerslen=0
-  M2: p=0 curg=7 mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=false lockedg=nil
+  M2: p=0 curg=7 mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=false lockedg=7
   M1: p=nil curg=nil mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=false lockedg=nil
   M0: p=nil curg=nil mallocing=0 throwing=0 preemptoff= locks=0 dying=0 spinning=false blocked=true lockedg=nil
   G1: status=4(chan receive) m=nil lockedm=nil
   G5: status=6() m=nil lockedm=nil
-  G7: status=2() m=2 lockedm=nil
+  G7: status=2() m=2 lockedm=2
   G8: status=1() m=nil lockedm=nil
 ";
         assert_eq!(format_sched_detail(&d), want);
