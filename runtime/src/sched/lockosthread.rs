@@ -48,7 +48,8 @@ pub fn lock_os_thread() {
     if n == 0 {
         // ORDERING: Relaxed: read by Ms that take the G from a run queue, which happens after
         // the G's next park (ordered by the queue's own Release/Acquire).
-        gp.lockedm.store(mp as *const M as *mut M, Ordering::Relaxed);
+        gp.lockedm
+            .store(mp as *const M as *mut M, Ordering::Relaxed);
         mp.lockedg.store(gp.as_ptr(), Ordering::Relaxed);
     }
 }
