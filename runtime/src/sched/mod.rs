@@ -16,9 +16,9 @@
 //! unlock first (never ready a G under a channel lock).
 
 pub mod g;
+pub mod lockosthread;
 pub mod m;
 pub mod p;
-pub mod lockosthread;
 pub mod park;
 pub mod pclaim;
 pub mod proc;

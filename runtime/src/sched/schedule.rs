@@ -13,13 +13,13 @@ use crate::coro::Suspend;
 use crate::loom::Ordering;
 use crate::sched::g::CoroSlot;
 use crate::sched::g::{GPtr, GStatus};
+use crate::sched::lockosthread;
 use crate::sched::m::{self, M};
 use crate::sched::p::{PStatus, P};
 use crate::sched::runq::{
     glob_runq_get_batch_locked, glob_runq_get_locked, glob_runq_put_locked, runq_empty, runq_get,
     runq_steal,
 };
-use crate::sched::lockosthread;
 use crate::sched::Sched;
 use corosensei::CoroutineResult;
 
