@@ -237,3 +237,54 @@ fn yielded_goroutine_is_runnable_at_its_gosched() {
         h.join().unwrap();
     });
 }
+
+/// Two calls deep below the goroutine's body, so a full stack shows more than the park site.
+#[inline(never)]
+fn wait_outer(c: &gort::Chan<u8>) -> Option<u8> {
+    std::hint::black_box(wait_inner(c))
+}
+
+#[inline(never)]
+fn wait_inner(c: &gort::Chan<u8>) -> Option<u8> {
+    std::hint::black_box(c.recv())
+}
+
+#[test]
+fn park_stacks_mode_shows_whole_stacks_of_parked_goroutines() {
+    common::scenario("park-stacks", || {
+        common::run_with(2, || {
+            let c = gort::chan::<u8>(0);
+            let c2 = c.clone();
+            let h = gort::go(move || wait_outer(&c2));
+            let want = [
+                (h.goid(), "traceback::wait_outer"),
+                (h.goid(), "[chan receive]:"),
+            ];
+            let d = dump_when(&want);
+            let b = block(&d, h.goid());
+            println!("BLOCK\n{b}END");
+            c.send(1);
+            h.join().unwrap();
+        });
+    });
+    let o = common::spawn_scenario(
+        "park_stacks_mode_shows_whole_stacks_of_parked_goroutines",
+        "park-stacks",
+        &[("GORT_PARK_STACKS", "1")],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    let b = out
+        .split("BLOCK\n")
+        .nth(1)
+        .and_then(|s| s.split("END").next())
+        .unwrap_or_else(|| panic!("no block in: {out}"));
+    // Innermost first, as Go prints: the channel receive, then both helpers, each with a line
+    // of this file; no frames of the dump or park machinery.
+    let inner = b.find("traceback::wait_inner(...)").expect(b);
+    let outer = b.find("traceback::wait_outer(...)").expect(b);
+    assert!(inner < outer, "{b}");
+    assert!(b.contains(&format!("\t{}:", file!())), "{b}");
+    assert!(!b.contains("park_g") && !b.contains("parkstacks"), "{b}");
+    assert!(b.contains("[chan receive]:"), "{b}");
+}

@@ -20,6 +20,7 @@ pub mod lockosthread;
 pub mod m;
 pub mod p;
 pub mod park;
+pub mod parkstacks;
 pub mod pclaim;
 pub mod proc;
 pub mod runq;

@@ -67,6 +67,9 @@ fn park_g(gp: GPtr, what: Suspend, reason: WaitReason, site: &'static Location<'
     // SAFETY: the yielder pointer was set by this G's body before any user code ran and stays
     // valid while the coroutine is live; we are running on that coroutine.
     let y = unsafe { &*gp.yielder.get() };
+    if crate::sched::parkstacks::enabled() {
+        crate::sched::parkstacks::record(gp.goid());
+    }
     crate::trace::go_park(gp, &what);
     y.suspend(what);
     crate::trace::go_start(gp);

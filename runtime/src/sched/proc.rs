@@ -410,6 +410,9 @@ pub(crate) fn gdestroy(mp: &'static M, gp: GPtr) {
     }
     gp.yielder.set(std::ptr::null());
     mp.sched.ngoroutine.fetch_sub(1, Ordering::Relaxed);
+    if crate::sched::parkstacks::enabled() {
+        crate::sched::parkstacks::forget(gp.goid());
+    }
     if gp.locked.get() > 0 {
         // Go: a goroutine that exits locked takes its thread with it (M0 is wedged instead).
         crate::sched::lockosthread::unwire(gp);

@@ -197,7 +197,9 @@ pub(crate) fn format_goroutine(r: &GoroutineRecord, frames: Option<&str>) -> Str
             out.push_str("\tgoroutine running on other thread; stack unavailable\n");
         }
         (None, _) => {
-            if let Some(pc) = r.parkpc {
+            if let Some(f) = crate::sched::parkstacks::frames(r.goid) {
+                out.push_str(&f);
+            } else if let Some(pc) = r.parkpc {
                 let _ = writeln!(out, "{}(...)", parked_in(r.status, r.reason));
                 write_location(&mut out, pc);
             }
@@ -236,6 +238,8 @@ pub(crate) fn go_frames(backtrace: &str) -> String {
     let is_dumper = |n: &str| {
         n.starts_with("std::backtrace")
             || n.starts_with("gort_runtime::sched::traceback::")
+            || n.starts_with("gort_runtime::sched::parkstacks::")
+            || n.starts_with("gort_runtime::sched::park::park_g")
             || n.starts_with("gort_runtime::runtime::stack_dump")
     };
     let start = frames
