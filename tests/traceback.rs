@@ -273,7 +273,11 @@ fn park_stacks_mode_shows_whole_stacks_of_parked_goroutines() {
         &[("GORT_PARK_STACKS", "1")],
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let b = out
         .split("BLOCK\n")
         .nth(1)
