@@ -194,6 +194,15 @@ pub fn alloc(usable: usize) -> Result<StackSlot, StackError> {
     let color = color_offset(limit / slot_size);
     POOL.lock.unlock();
     install_guard(limit);
+    // Under valgrind, declare the slot a stack (VALGRIND_STACK_REGISTER), so memcheck reads a
+    // jump of the stack pointer into or out of it as a stack switch, not as a huge frame
+    // (which made it mark live memory unaddressable: docs/reliability.md). Outside valgrind
+    // this is a few no-op instructions, once per slot carved. Slots are never unmapped, so the
+    // registration is never undone.
+    std::mem::forget(corosensei::stack::valgrind::ValgrindStackRegistration::new(
+        limit as *mut u8,
+        slot_size - color,
+    ));
     Ok(StackSlot {
         limit,
         base: limit + slot_size - color,

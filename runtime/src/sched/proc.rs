@@ -488,7 +488,11 @@ unsafe fn gfget(sched: &Sched, pp: &P) -> Option<GPtr> {
 /// The main goroutine returned: stop every M.
 fn begin_shutdown(sched: &'static Sched) {
     // ORDERING: Release pairs with `is_shutdown`'s Acquire.
-    sched.shutdown.store(true, Ordering::Release);
+    // ORDERING: SeqCst: the StoreLoad pair with the M about to block in the poller, which
+    // stores `lastpoll = 0` and then re-reads `shutdown` (`find_runnable`): either it sees the
+    // flag, or it holds the polling right before the break below, so no other M can consume
+    // the break's event before its `epoll_wait`.
+    sched.shutdown.store(true, Ordering::SeqCst);
     sched.lock.lock();
     // SAFETY: `sched.lock` is held.
     let locked = unsafe { sched.locked() };

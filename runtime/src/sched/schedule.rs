@@ -360,6 +360,16 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         {
             // ORDERING: SeqCst, the polling protocol (`time::wake_net_poller` reads these).
             sched.lastpoll.store(0, Ordering::SeqCst);
+            // Shutdown may have begun since our last check, and its `netpoll_break` may have
+            // been consumed by another M's non-blocking poll: re-check before blocking (the
+            // StoreLoad pair with `begin_shutdown`; modelled in runtime/tests/loom_models).
+            if sched.shutdown.load(Ordering::SeqCst) {
+                sched
+                    .lastpoll
+                    .store(sched.nanotime().max(1), Ordering::SeqCst);
+                sched.polling_net.store(0, Ordering::SeqCst);
+                return None;
+            }
             sched.poll_until.store(poll_until, Ordering::SeqCst);
             let delay = (poll_until != 0).then(|| {
                 std::time::Duration::from_nanos((poll_until - sched.nanotime()).max(0) as u64)
