@@ -19,7 +19,10 @@
 # kept in target/bench-compare/<timestamp>/.
 #
 # Environment: GO_COUNT (default 5) sets go test -count; PROCS_LIST (default
-# "1 2") sets the GOMAXPROCS values; BENCH_TIMEOUT (default 1200) bounds each
+# "1 2") sets the GOMAXPROCS values; ROUNDS (default 1) repeats the pair (all
+# criterion benches, then all Go twins) that many times per GOMAXPROCS and
+# takes the medians over the rounds, so slow drift of a shared machine falls
+# on both sides instead of biasing the ratio; BENCH_TIMEOUT (default 1200) bounds each
 # cargo bench and go test run, in seconds: a run that hangs gets SIGQUIT
 # (gort and Go print their goroutines on it, into the log), then SIGKILL.
 #
@@ -59,6 +62,7 @@ FILTER="${1:-}"
 GO_COUNT="${GO_COUNT:-5}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-1200}"
 PROCS_LIST="${PROCS_LIST:-1 2}"
+ROUNDS="${ROUNDS:-1}"
 GO="$ROOT/.go/bin/go"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="$ROOT/target/bench-compare/$STAMP"
@@ -337,7 +341,8 @@ log "building the criterion benches (log: $OUT/cargo-build.log)"
     >"$OUT/cargo-build.log" 2>&1 || fail_with_log "cargo bench --no-run" "$OUT/cargo-build.log"
 
 for procs in $PROCS_LIST; do
-    dir="$OUT/gomaxprocs$procs"
+  for round in $(seq "$ROUNDS"); do
+    dir="$OUT/gomaxprocs$procs/round$round"
     mkdir -p "$dir"
 
     # Remove the previous results of the selected benches, so a bench that
@@ -346,7 +351,7 @@ for procs in $PROCS_LIST; do
         rm -rf "$ROOT/target/criterion/$cid/new"
     done <<<"$SELECTED"
 
-    log "GOMAXPROCS=$procs: cargo bench (log: $dir/cargo-bench.log)"
+    log "GOMAXPROCS=$procs, round $round of $ROUNDS: cargo bench (log: $dir/cargo-bench.log)"
     # --save-baseline keeps one criterion baseline per GOMAXPROCS, so the
     # change criterion reports is against the last run at the same setting.
     rc=0
@@ -363,22 +368,27 @@ for procs in $PROCS_LIST; do
         cp "$src" "$dir/criterion/$cid/estimates.json"
     done <<<"$SELECTED"
 
-    log "GOMAXPROCS=$procs: go test -bench '$GO_BENCH_RE' -count $GO_COUNT (log: $dir/go-bench.txt)"
+    log "GOMAXPROCS=$procs, round $round of $ROUNDS: go test -bench '$GO_BENCH_RE' -count $GO_COUNT (log: $dir/go-bench.txt)"
     rc=0
     (cd "$ROOT/benches/go" && GOMAXPROCS=$procs bounded "$GO" test -run '^$' -bench "$GO_BENCH_RE" -count "$GO_COUNT" -timeout 0) \
         >"$dir/go-bench.txt" 2>&1 || rc=$?
     [ "$rc" = 0 ] || fail_with_log "go test -bench (GOMAXPROCS=$procs)" "$dir/go-bench.txt" "$rc"
+  done
 done
 
 # 3. The table.
 {
     describe_env
-    if grep -qs '^ *Compiling gort' "$OUT"/gomaxprocs*/cargo-bench.log; then
+    if grep -qs '^ *Compiling gort' "$OUT"/gomaxprocs*/round*/cargo-bench.log; then
         echo "- warning: gort was rebuilt during the run (its sources changed), so the rows may come from different builds"
     fi
-    echo "- gort: median of criterion's samples (20 samples, 3 s); Go: median of $GO_COUNT runs of go test -bench"
+    if [ "$ROUNDS" = 1 ]; then
+        echo "- gort: median of criterion's samples (20 samples, 3 s); Go: median of $GO_COUNT runs of go test -bench"
+    else
+        echo "- $ROUNDS rounds per GOMAXPROCS, each a criterion run then a go test run, so drift of the machine falls on both sides; gort: the median of the rounds' criterion medians (20 samples, 3 s each); Go: the median of all $ROUNDS x $GO_COUNT runs"
+    fi
     echo
-    OUT="$OUT" SELECTED="$SELECTED" PROCS_LIST="$PROCS_LIST" python3 -c '
+    OUT="$OUT" SELECTED="$SELECTED" PROCS_LIST="$PROCS_LIST" ROUNDS="$ROUNDS" python3 -c '
 import json, os, re, statistics
 
 out = os.environ["OUT"]
@@ -400,17 +410,22 @@ line_re = re.compile(r"^(Benchmark\w+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op")
 
 print("| workload | GOMAXPROCS | gort ns/op | Go ns/op | ratio gort/Go |")
 print("| --- | ---: | ---: | ---: | ---: |")
+rounds = int(os.environ["ROUNDS"])
 for procs in procs_list:
-    d = os.path.join(out, "gomaxprocs" + procs)
     go_runs = {}
-    with open(os.path.join(d, "go-bench.txt")) as f:
-        for line in f:
-            m = line_re.match(line)
-            if m:
-                go_runs.setdefault(m.group(1), []).append(float(m.group(2)))
+    gort_meds = {}
+    for r in range(1, rounds + 1):
+        d = os.path.join(out, "gomaxprocs" + procs, f"round{r}")
+        with open(os.path.join(d, "go-bench.txt")) as f:
+            for line in f:
+                m = line_re.match(line)
+                if m:
+                    go_runs.setdefault(m.group(1), []).append(float(m.group(2)))
+        for cid, _ in selected:
+            with open(os.path.join(d, "criterion", cid, "estimates.json")) as f:
+                gort_meds.setdefault(cid, []).append(json.load(f)["median"]["point_estimate"])
     for cid, goname in selected:
-        with open(os.path.join(d, "criterion", cid, "estimates.json")) as f:
-            gort_ns = json.load(f)["median"]["point_estimate"]
+        gort_ns = statistics.median(gort_meds[cid])
         runs = go_runs.get(goname)
         go_ns = statistics.median(runs) if runs else None
         ratio = f"{gort_ns / go_ns:.2f}" if go_ns else "n/a"
