@@ -96,10 +96,15 @@ unsafe impl Send for PollDesc {}
 /// A runtime's poller.
 pub(crate) struct NetPoll {
     /// Used only by the M that won the right to poll (`lastpoll`/`polling_net`).
-    poll: UnsafeCell<Poll>,
+    /// `None` once closed at teardown (`close_at_teardown`).
+    poll: UnsafeCell<Option<Poll>>,
     events: UnsafeCell<Events>,
-    registry: Registry,
-    waker: Waker,
+    /// Used under `lock` (registration is not a hot path); `None` once closed.
+    registry: UnsafeCell<Option<Registry>>,
+    /// Used under `lock`, by the rare break that is not de-duplicated; `None` once closed.
+    waker: UnsafeCell<Option<Waker>>,
+    /// Descriptors registered and not yet closed. Written under `lock`.
+    registered: AtomicUsize,
     /// Go's `netpollWakeSig`: de-duplicates `netpoll_break`.
     wake_sig: AtomicU32,
     /// Recycled descriptors. Protected by `lock`.
@@ -109,8 +114,8 @@ pub(crate) struct NetPoll {
     all: UnsafeCell<Vec<&'static PollDesc>>,
 }
 
-// SAFETY: `poll`/`events` are used by one M at a time (the polling protocol); `free` under
-// `lock`; `Registry` and `Waker` are thread-safe.
+// SAFETY: `poll`/`events` are used by one M at a time (the polling protocol, and at teardown
+// when no M is left); `free`, `registry` and `waker` under `lock`.
 unsafe impl Sync for NetPoll {}
 // SAFETY: as above.
 unsafe impl Send for NetPoll {}
@@ -121,10 +126,11 @@ impl NetPoll {
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         Ok(NetPoll {
-            poll: UnsafeCell::new(poll),
+            poll: UnsafeCell::new(Some(poll)),
             events: UnsafeCell::new(Events::with_capacity(128)),
-            registry,
-            waker,
+            registry: UnsafeCell::new(Some(registry)),
+            waker: UnsafeCell::new(Some(waker)),
+            registered: AtomicUsize::new(0),
             wake_sig: AtomicU32::new(0),
             lock: RawLock::new(),
             free: UnsafeCell::new(Vec::new()),
@@ -196,11 +202,21 @@ pub fn open(fd: RawFd) -> io::Result<&'static PollDesc> {
     pd.fd.store(fd, Ordering::Relaxed);
     let seq = pd.seq.load(Ordering::Relaxed) & SEQ_MASK;
     let token = Token(pd as *const PollDesc as usize | seq);
-    let r = np.registry.register(
-        &mut mio::unix::SourceFd(&fd),
-        token,
-        Interest::READABLE | Interest::WRITABLE,
-    );
+    np.lock.lock();
+    // SAFETY: `registry` is protected by `np.lock`, held.
+    let r = match unsafe { &*np.registry.get() } {
+        Some(reg) => reg.register(
+            &mut mio::unix::SourceFd(&fd),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ),
+        None => Err(io::Error::other("the runtime's netpoller is closed")),
+    };
+    if r.is_ok() {
+        // ORDERING: written under `np.lock`, read under it at teardown.
+        np.registered.fetch_add(1, Ordering::Relaxed);
+    }
+    np.lock.unlock();
     if let Err(e) = r {
         release(np, pd);
         return Err(e);
@@ -463,7 +479,14 @@ impl PollDesc {
         };
         let fd = self.fd.swap(-1, Ordering::SeqCst);
         if fd >= 0 {
-            let _ = np.registry.deregister(&mut mio::unix::SourceFd(&fd));
+            np.lock.lock();
+            // SAFETY: `registry` is protected by `np.lock`, held.
+            if let Some(reg) = unsafe { &*np.registry.get() } {
+                let _ = reg.deregister(&mut mio::unix::SourceFd(&fd));
+            }
+            // ORDERING: as in `open`.
+            np.registered.fetch_sub(1, Ordering::Relaxed);
+            np.lock.unlock();
         }
         release(np, self);
     }
@@ -508,6 +531,9 @@ pub(crate) fn netpoll(sched: &'static Sched, delay: Option<Duration>, out: &mut 
     });
     // SAFETY: only the M that won the polling right gets here (module protocol).
     let (poll, events) = unsafe { (&mut *np.poll.get(), &mut *np.events.get()) };
+    let Some(poll) = poll.as_mut() else {
+        return;
+    };
     if let Err(e) = poll.poll(events, delay) {
         if e.kind() != io::ErrorKind::Interrupted {
             crate::throw!("netpoll: poll failed: {e}");
@@ -549,7 +575,38 @@ pub(crate) fn netpoll_break(sched: &Sched) {
             .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
             .is_ok()
         {
-            let _ = np.waker.wake();
+            np.lock.lock();
+            // SAFETY: `waker` is protected by `np.lock`, held.
+            if let Some(w) = unsafe { &*np.waker.get() } {
+                let _ = w.wake();
+            }
+            np.lock.unlock();
         }
     }
+}
+
+/// Closes the runtime's poller (its epoll descriptor, the registry's duplicate and the
+/// waker's eventfd) when the runtime has ended, so a process that starts runtime after runtime
+/// does not run out of descriptors. Only if no descriptor is still registered: a socket that
+/// outlives its runtime deregisters through the registry when it is dropped, and must not
+/// reach a closed (and maybe reused) descriptor number; such a runtime keeps its poller.
+/// Called by `teardown`, when every M has exited: nobody polls any more.
+pub(crate) fn close_at_teardown(sched: &Sched) {
+    let Some(np) = sched.netpoll.get() else {
+        return;
+    };
+    np.lock.lock();
+    // ORDERING: written under `np.lock`, held.
+    let idle = np.registered.load(Ordering::Relaxed) == 0;
+    // SAFETY: `registry` and `waker` are protected by `np.lock`, held; `poll` is used only by
+    // the M holding the polling right, and every M has exited.
+    let closed = idle.then(|| unsafe {
+        (
+            (*np.poll.get()).take(),
+            (*np.registry.get()).take(),
+            (*np.waker.get()).take(),
+        )
+    });
+    np.lock.unlock();
+    drop(closed);
 }

@@ -521,6 +521,7 @@ pub(crate) fn mlive_exit(sched: &'static Sched) {
 /// Frees what no goroutine can reach any more: the Gs on free lists and their stacks. Parked
 /// (abandoned) goroutines keep theirs: a channel may still point into them.
 fn teardown(sched: &'static Sched) {
+    crate::netpoll::close_at_teardown(sched);
     let mut dead: Vec<GPtr> = Vec::new();
     for pp in sched.allp.iter() {
         // SAFETY: every M has exited, so no one holds `pp`.
