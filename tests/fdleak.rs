@@ -37,7 +37,7 @@ fn one_runtime() {
 fn finished_runtimes_give_their_descriptors_back() {
     scenario("fds", || {
         one_runtime(); // warm-up: whatever is opened once per process
-        // Teardown runs on the last M to exit, which may finish just after `run` returns.
+                       // Teardown runs on the last M to exit, which may finish just after `run` returns.
         let settle = || {
             for _ in 0..200 {
                 std::thread::yield_now();
@@ -54,7 +54,11 @@ fn finished_runtimes_give_their_descriptors_back() {
     });
     let o = spawn_scenario("finished_runtimes_give_their_descriptors_back", "fds", &[]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let nums: Vec<usize> = out
         .split("FDS ")
         .nth(1)
@@ -65,5 +69,8 @@ fn finished_runtimes_give_their_descriptors_back() {
         .collect();
     let (before, after) = (nums[0], nums[1]);
     // Three per runtime leaked before the fix (600 here); a few may still be closing.
-    assert!(after <= before + 6, "{before} descriptors before, {after} after 200 runtimes");
+    assert!(
+        after <= before + 6,
+        "{before} descriptors before, {after} after 200 runtimes"
+    );
 }
