@@ -115,11 +115,14 @@ pub(crate) fn stoplockedm(mp: &'static M) -> bool {
     sched.nmidlelocked.fetch_add(1, Ordering::SeqCst);
     crate::sched::proc::checkdead_locked(sched);
     sched.lock.unlock();
+    // ORDERING: `blocked` is read by scheddetail only.
     mp.blocked.store(true, Ordering::Relaxed);
     if !sched.is_shutdown() {
         mp.park.sleep();
     }
     mp.blocked.store(false, Ordering::Relaxed);
+    // ORDERING: Acquire pairs with the Release store in `startlockedm` (the P's state the
+    // waker left is visible; the note's own Release/Acquire orders it too).
     let pp = mp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire);
     if pp.is_null() {
         return false;
@@ -141,6 +144,7 @@ pub(crate) fn startlockedm(mp: &'static M, locked: &'static M) {
     sched.nmidlelocked.fetch_sub(1, Ordering::SeqCst);
     sched.lock.unlock();
     let pp = releasep(mp);
+    // ORDERING: Release pairs with the Acquire swap in `stoplockedm`.
     locked
         .nextp
         .store(pp as *const _ as *mut _, Ordering::Release);
