@@ -108,13 +108,9 @@ pub(crate) fn stoplockedm(mp: &'static M) -> bool {
         let pp = releasep(mp);
         handoffp(sched, pp);
     }
-    // Go's `incidlelocked(1)`. The M that wakes us takes the count back (`startlockedm`), so
-    // `checkdead` never sees a woken M as idle.
-    sched.lock.lock();
-    // ORDERING: SeqCst, changed and read by `checkdead` under the sched lock.
-    sched.nmidlelocked.fetch_add(1, Ordering::SeqCst);
-    crate::sched::proc::checkdead_locked(sched);
-    sched.lock.unlock();
+    // The M that wakes us takes the count back (`startlockedm`), so `checkdead` never sees a
+    // woken M as idle.
+    incidlelocked(sched, 1);
     // ORDERING: `blocked` is read by scheddetail only.
     mp.blocked.store(true, Ordering::Relaxed);
     if !sched.is_shutdown() {
@@ -138,11 +134,8 @@ pub(crate) fn stoplockedm(mp: &'static M) -> bool {
 /// Go: `startlockedm` (proc.go).
 pub(crate) fn startlockedm(mp: &'static M, locked: &'static M) {
     let sched = mp.sched;
-    // Go's `incidlelocked(-1)`, on behalf of the M we wake.
-    sched.lock.lock();
-    // ORDERING: see `stoplockedm`.
-    sched.nmidlelocked.fetch_sub(1, Ordering::SeqCst);
-    sched.lock.unlock();
+    // On behalf of the M we wake.
+    incidlelocked(sched, -1);
     let pp = releasep(mp);
     // ORDERING: Release pairs with the Acquire swap in `stoplockedm`.
     locked
@@ -167,14 +160,24 @@ pub(crate) fn mexit(mp: &'static M) {
         sched.mcount.fetch_sub(1, Ordering::Relaxed);
         return;
     }
-    sched.lock.lock();
-    // ORDERING: see `stoplockedm`.
-    sched.nmidlelocked.fetch_add(1, Ordering::SeqCst);
-    crate::sched::proc::checkdead_locked(sched);
-    sched.lock.unlock();
+    incidlelocked(sched, 1);
     while !sched.is_shutdown() {
         mp.park.sleep();
     }
+}
+
+/// Counts Ms idle with a locked G (or wedged) in or out; a new one may make every M idle, so
+/// it runs `checkdead`.
+///
+/// Go: `incidlelocked` (proc.go).
+fn incidlelocked(sched: &'static crate::sched::Sched, v: i32) {
+    sched.lock.lock();
+    // ORDERING: SeqCst, changed and read by `checkdead` under the sched lock.
+    sched.nmidlelocked.fetch_add(v, Ordering::SeqCst);
+    if v > 0 {
+        crate::sched::proc::checkdead_locked(sched);
+    }
+    sched.lock.unlock();
 }
 
 /// Wakes the Ms that are not on the idle list at shutdown: those asleep in `stoplockedm`, and

@@ -139,16 +139,14 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                     // SAFETY: the G parked with this unlock function and argument, and is now
                     // off its stack, which is the contract of `UnlockFn`.
                     if !unsafe { f(gp, arg) } {
-                        // The park was cancelled: run the G again at once.
-                        gp.status.set(GStatus::Waiting, GStatus::Running);
+                        // The park was cancelled: run the G again at once (or, without a P,
+                        // let an M that has one run it).
                         if pp.is_none() {
-                            gp.status.set(GStatus::Running, GStatus::Runnable);
-                            sched.lock.lock();
-                            glob_runq_put_locked(sched, gp);
-                            sched.lock.unlock();
-                            wakep(sched);
+                            gp.status.set(GStatus::Waiting, GStatus::Runnable);
+                            requeue_global(sched, gp);
                             return;
                         }
+                        gp.status.set(GStatus::Waiting, GStatus::Running);
                         continue;
                     }
                 }
@@ -171,12 +169,7 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
                 match pp {
                     // SAFETY: this M holds `pp`.
                     Some(pp) => unsafe { crate::sched::runq::runq_put(sched, pp, gp, false) },
-                    None => {
-                        sched.lock.lock();
-                        glob_runq_put_locked(sched, gp);
-                        sched.lock.unlock();
-                        wakep(sched);
-                    }
+                    None => requeue_global(sched, gp),
                 }
                 return;
             }
@@ -187,6 +180,15 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
             CoroutineResult::Yield(Suspend::ExitSyscall) => unreachable!("handled above"),
         }
     }
+}
+
+/// Puts a runnable G on the global queue and wakes an M for it: what an M that lost its P
+/// (a hog's retake) does with the G it was running.
+fn requeue_global(sched: &'static Sched, gp: GPtr) {
+    sched.lock.lock();
+    glob_runq_put_locked(sched, gp);
+    sched.lock.unlock();
+    wakep(sched);
 }
 
 /// Finds a runnable G for this M, blocking (parking the M) until one exists. Returns the G and
