@@ -12,12 +12,20 @@
 //! - `unblock` (from the poller or a deadline): swaps in `READY` (I/O) or `NIL` (deadline,
 //!   close) and returns the G if one was parked.
 //!   So an event is never lost (it leaves `READY`) and never doubled (one swap per event).
-//! - Only one M polls at a time: `Sched::lastpoll` is swapped to 0 by the M that blocks in
-//!   `netpoll`, `polling_net` guards the non-blocking poll (proc.go `findRunnable`).
+//! - Any number of Ms may poll at once (`wait`: the kernel queue is thread-safe, and each
+//!   edge-triggered event goes to one poller). At most one M *blocks* in the poller: it swaps
+//!   `Sched::lastpoll` to 0 first, which also tells others to skip their non-blocking polls
+//!   and to break its poll for an earlier timer (proc.go `findRunnable`).
+//! - A break (`netpoll_break`) is for the blocking poller: only a blocking poll consumes it
+//!   (and re-arms `wake_sig`); a non-blocking poll that receives it raises it again, so a
+//!   shutdown or timer break cannot be lost to a poll running beside the blocked M
+//!   (runtime/tests/loom_models/shutdown.rs).
 //!
 //! # Invariants
 //! - `PollDesc`s are never freed while the runtime lives: closed ones are recycled with a new
 //!   `seq`, and the token carries `seq`, so an event for a closed descriptor is ignored.
+
+mod wait;
 
 use crate::coro::UnlockFn;
 use crate::lock::RawLock;
@@ -25,7 +33,7 @@ use crate::loom::{AtomicBool, AtomicI32, AtomicI64, AtomicU32, AtomicUsize, Orde
 use crate::sched::g::{GPtr, WaitReason};
 use crate::sched::park::gopark;
 use crate::sched::Sched;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Interest, Poll, Registry, Token, Waker};
 use std::cell::UnsafeCell;
 use std::io;
 use std::os::fd::RawFd;
@@ -95,10 +103,10 @@ unsafe impl Send for PollDesc {}
 
 /// A runtime's poller.
 pub(crate) struct NetPoll {
-    /// Used only by the M that won the right to poll (`lastpoll`/`polling_net`).
-    /// `None` once closed at teardown (`close_at_teardown`).
+    /// Owns the kernel queue; `None` once closed at teardown (`close_at_teardown`).
     poll: UnsafeCell<Option<Poll>>,
-    events: UnsafeCell<Events>,
+    /// The queue's descriptor, waited on by `netpoll` from any M; -1 once closed.
+    queue_fd: AtomicI32,
     /// Used under `lock` (registration is not a hot path); `None` once closed.
     registry: UnsafeCell<Option<Registry>>,
     /// Used under `lock`, by the rare break that is not de-duplicated; `None` once closed.
@@ -114,8 +122,7 @@ pub(crate) struct NetPoll {
     all: UnsafeCell<Vec<&'static PollDesc>>,
 }
 
-// SAFETY: `poll`/`events` are used by one M at a time (the polling protocol, and at teardown
-// when no M is left); `free`, `registry` and `waker` under `lock`.
+// SAFETY: `poll` is only touched at creation and at teardown when no M is left; `free`, `registry` and `waker` under `lock`.
 unsafe impl Sync for NetPoll {}
 // SAFETY: as above.
 unsafe impl Send for NetPoll {}
@@ -125,9 +132,10 @@ impl NetPoll {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
+        use std::os::fd::AsRawFd;
         Ok(NetPoll {
+            queue_fd: AtomicI32::new(poll.as_raw_fd()),
             poll: UnsafeCell::new(Some(poll)),
-            events: UnsafeCell::new(Events::with_capacity(128)),
             registry: UnsafeCell::new(Some(registry)),
             waker: UnsafeCell::new(Some(waker)),
             registered: AtomicUsize::new(0),
@@ -512,57 +520,65 @@ unsafe fn block_commit(gp: GPtr, arg: *mut ()) -> bool {
 }
 
 /// Polls for I/O: `None` blocks until an event or `netpoll_break`, `Some(d)` waits at most `d`
-/// (zero: does not block). Appends the goroutines made ready to `out`.
+/// (zero: does not block; other waits are rounded up to whole milliseconds). Appends the
+/// goroutines made ready to `out`.
 ///
-/// Must be called by the one M that holds the right to poll.
+/// Any M may call it, concurrently with others (module protocol); only one may block
+/// (`Sched::lastpoll`).
 ///
 /// Go: `netpoll` (netpoll_epoll.go).
 pub(crate) fn netpoll(sched: &'static Sched, delay: Option<Duration>, out: &mut Vec<GPtr>) {
     let Some(np) = sched.netpoll.get() else {
         return;
     };
-    // Go rounds sub-millisecond waits up to 1 ms (epoll's resolution).
-    let delay = delay.map(|d| {
-        if d.is_zero() {
-            d
-        } else {
-            d.max(Duration::from_millis(1))
-        }
-    });
-    // SAFETY: only the M that won the polling right gets here (module protocol).
-    let (poll, events) = unsafe { (&mut *np.poll.get(), &mut *np.events.get()) };
-    let Some(poll) = poll.as_mut() else {
-        return;
-    };
-    if let Err(e) = poll.poll(events, delay) {
-        if e.kind() != io::ErrorKind::Interrupted {
-            crate::throw!("netpoll: poll failed: {e}");
-        }
+    // ORDERING: the descriptor is set before the poller is published (OnceLock) and cleared
+    // only at teardown, when no M polls.
+    let fd = np.queue_fd.load(Ordering::Relaxed);
+    if fd < 0 {
         return;
     }
-    for ev in events.iter() {
-        if ev.token() == WAKER {
-            // ORDERING: re-arm the break de-duplication.
-            np.wake_sig.store(0, Ordering::SeqCst);
-            continue;
+    let blocking = delay != Some(Duration::ZERO);
+    let mut pass_break_on = false;
+    let r = wait::wait(fd, delay, |ev| {
+        if ev.token == WAKER.0 {
+            if blocking {
+                // ORDERING: re-arm the break de-duplication.
+                np.wake_sig.store(0, Ordering::SeqCst);
+            } else {
+                // A break is meant for the M blocked in the poller, which may be waiting at
+                // this moment: a non-blocking poll must not swallow it (Go leaves the byte
+                // unread; our waker is edge-triggered, so it is raised again below).
+                pass_break_on = true;
+            }
+            return;
         }
-        let t = ev.token().0;
+        let t = ev.token;
         // SAFETY: tokens are PollDesc addresses (plus seq bits); PollDescs are never freed.
         let pd = unsafe { &*((t & !SEQ_MASK) as *const PollDesc) };
         if pd.seq.load(Ordering::SeqCst) & SEQ_MASK != t & SEQ_MASK {
-            continue; // stale: the descriptor was closed and recycled
+            return; // stale: the descriptor was closed and recycled
         }
-        let hup = ev.is_error() || ev.is_read_closed() || ev.is_write_closed();
-        if ev.is_readable() || hup {
+        if ev.read {
             if let Some(gp) = pd.unblock(Mode::Read, true) {
                 out.push(gp);
             }
         }
-        if ev.is_writable() || hup {
+        if ev.write {
             if let Some(gp) = pd.unblock(Mode::Write, true) {
                 out.push(gp);
             }
         }
+    });
+    if let Err(e) = r {
+        crate::throw!("netpoll: poll failed: {e}");
+    }
+    if pass_break_on {
+        np.lock.lock();
+        // SAFETY: `waker` is protected by `np.lock`, held.
+        if let Some(w) = unsafe { &*np.waker.get() } {
+            let _ = w.wake();
+        }
+        np.lock.unlock();
     }
 }
 
@@ -601,6 +617,8 @@ pub(crate) fn close_at_teardown(sched: &Sched) {
     // SAFETY: `registry` and `waker` are protected by `np.lock`, held; `poll` is used only by
     // the M holding the polling right, and every M has exited.
     let closed = idle.then(|| unsafe {
+        // ORDERING: no M polls any more (see above).
+        np.queue_fd.store(-1, Ordering::Relaxed);
         (
             (*np.poll.get()).take(),
             (*np.registry.get()).take(),

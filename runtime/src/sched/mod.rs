@@ -130,7 +130,8 @@ pub struct Sched {
     /// When the network was last polled (nanotime); 0 while an M blocks in the poller (Go's
     /// `sched.lastpoll`).
     pub(crate) lastpoll: AtomicI64,
-    /// Set while an M does a non-blocking poll (Go's `sched.pollingNet`).
+    /// Set while an M does the non-blocking poll of `find_runnable`, so only one does at a
+    /// time; the blocking poll and sysmon's ignore it (Go's `sched.pollingNet`).
     pub(crate) polling_net: AtomicU32,
     /// The deadline of the M blocked in the netpoller (nanotime), or 0 if it blocks with no
     /// deadline or none is blocked (Go's `sched.pollUntil`).

@@ -239,20 +239,19 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             }
         }
 
-        // Non-blocking netpoll: one M at a time, only if someone waits on the network.
-        // ORDERING: SeqCst, the polling-right protocol (netpoll module docs).
+        // Non-blocking netpoll, only an optimisation before stealing: skipped if nobody waits
+        // on the network, if an M is blocked in the poller (it sees the events), or if another
+        // M is polling right now (`polling_net`, sparing the kernel's queue lock).
+        // ORDERING: SeqCst, the polling protocol (netpoll module docs).
         if crate::netpoll::any_waiters(sched)
             && sched.lastpoll.load(Ordering::SeqCst) != 0
             && sched.polling_net.swap(1, Ordering::SeqCst) == 0
         {
             let mut list = Vec::new();
             crate::netpoll::netpoll(sched, Some(std::time::Duration::ZERO), &mut list);
-            sched
-                .lastpoll
-                .store(sched.nanotime().max(1), Ordering::SeqCst);
             sched.polling_net.store(0, Ordering::SeqCst);
             if let Some(gp) = list.pop() {
-                inject_glist(sched, list);
+                inject_glist(sched, Some(pp), list);
                 gp.status.set(GStatus::Waiting, GStatus::Runnable);
                 return Some((gp, false));
             }
@@ -352,16 +351,13 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
         }
 
         // Block in the netpoller instead of sleeping, if goroutines wait on the network or a
-        // timer is pending, and no other M is polling. `polling_net` gives one M the poller
-        // (mio's `poll` is `&mut`); `lastpoll == 0` tells everyone an M is blocked in it, and
-        // `poll_until` until when. A short-term holder (a non-blocking poll, maybe sysmon's) is
-        // waited out: if we went to sleep instead, the network and the timers could be left
-        // with nobody watching them.
+        // timer is pending, and no other M is blocked in it. Swapping `lastpoll` to 0 takes
+        // that right and tells everyone an M is blocked in the poller (`poll_until` says until
+        // when); a concurrent non-blocking poll by another M or sysmon does not matter.
+        // ORDERING: SeqCst, the polling protocol (`time::wake_net_poller` reads these).
         if (crate::netpoll::any_waiters(sched) || poll_until != 0)
-            && acquire_poller(sched, poll_until != 0)
+            && sched.lastpoll.swap(0, Ordering::SeqCst) != 0
         {
-            // ORDERING: SeqCst, the polling protocol (`time::wake_net_poller` reads these).
-            sched.lastpoll.store(0, Ordering::SeqCst);
             // Shutdown may have begun since our last check, and its `netpoll_break` may have
             // been consumed by another M's non-blocking poll: re-check before blocking (the
             // StoreLoad pair with `begin_shutdown`; modelled in runtime/tests/loom_models).
@@ -369,7 +365,6 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
                 sched
                     .lastpoll
                     .store(sched.nanotime().max(1), Ordering::SeqCst);
-                sched.polling_net.store(0, Ordering::SeqCst);
                 return None;
             }
             sched.poll_until.store(poll_until, Ordering::SeqCst);
@@ -382,7 +377,6 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             sched
                 .lastpoll
                 .store(sched.nanotime().max(1), Ordering::SeqCst);
-            sched.polling_net.store(0, Ordering::SeqCst);
             if sched.is_shutdown() {
                 return None;
             }
@@ -390,11 +384,11 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
             let pp2 = pidleget_locked(sched);
             sched.lock.unlock();
             match pp2 {
-                None => inject_glist(sched, list),
+                None => inject_glist(sched, None, list),
                 Some(pp2) => {
                     acquirep(mp, pp2);
                     if let Some(gp) = list.pop() {
-                        inject_glist(sched, list);
+                        inject_glist(sched, Some(pp2), list);
                         gp.status.set(GStatus::Waiting, GStatus::Runnable);
                         return Some((gp, false));
                     }
@@ -416,46 +410,49 @@ fn find_runnable(mp: &'static M) -> Option<(GPtr, bool)> {
     }
 }
 
-/// Takes the right to block in the netpoller: true once this M holds `polling_net`; false if
-/// another M is already blocked in the poller (it will see every event) or there is nothing
-/// to wait for any more (no network waiters and no timer, `has_timer`).
-fn acquire_poller(sched: &Sched, has_timer: bool) -> bool {
-    loop {
-        // ORDERING: SeqCst, the polling-right protocol (netpoll module docs).
-        if sched.polling_net.swap(1, Ordering::SeqCst) == 0 {
-            return true;
-        }
-        if sched.lastpoll.load(Ordering::SeqCst) == 0
-            || !(has_timer || crate::netpoll::any_waiters(sched))
-        {
-            return false;
-        }
-        // A non-blocking poll is in progress: it ends within one epoll call.
-        std::thread::yield_now();
-    }
-}
-
-/// Makes goroutines readied by the netpoller runnable: onto the global queue, then an M for
-/// each idle P (up to the number of Gs).
+/// Makes goroutines readied by the netpoller runnable. Without a P (`pp` None: sysmon, or an
+/// M back from the poller that found no idle P) they all go on the global queue, with an M
+/// started for each idle P. With one, only as many as there are idle Ps go global (each with
+/// an M to run it); the rest go on this P's local queue, where a spinning M woken by `wakep`
+/// steals half, so a batch of network events costs one `sched.lock` round at most.
 ///
 /// Go: `injectglist` (proc.go).
-pub(crate) fn inject_glist(sched: &'static Sched, list: Vec<GPtr>) {
+pub(crate) fn inject_glist(sched: &'static Sched, pp: Option<&'static P>, mut list: Vec<GPtr>) {
     if list.is_empty() {
         return;
     }
-    let n = list.len();
-    sched.lock.lock();
-    for gp in list {
+    for gp in &list {
         gp.status.set(GStatus::Waiting, GStatus::Runnable);
-        glob_runq_put_locked(sched, gp);
     }
-    for _ in 0..n {
-        match pidleget_locked(sched) {
-            Some(pp) => startm_locked(sched, pp, false),
-            None => break,
+    // ORDERING: a hint (Go reads it the same way); `pidleget_locked` decides under the lock.
+    let nglobal = match pp {
+        None => list.len(),
+        Some(_) => list
+            .len()
+            .min(sched.npidle.load(Ordering::Relaxed) as usize),
+    };
+    if nglobal > 0 {
+        sched.lock.lock();
+        for gp in list.drain(..nglobal) {
+            glob_runq_put_locked(sched, gp);
+        }
+        for _ in 0..nglobal {
+            match pidleget_locked(sched) {
+                Some(idle) => startm_locked(sched, idle, false),
+                None => break,
+            }
+        }
+        sched.lock.unlock();
+    }
+    if let Some(pp) = pp {
+        if !list.is_empty() {
+            for gp in list {
+                // SAFETY: this M holds `pp` (the caller's contract).
+                unsafe { crate::sched::runq::runq_put(sched, pp, gp, false) };
+            }
+            wakep_from_p(sched);
         }
     }
-    sched.lock.unlock();
 }
 
 /// What `steal_work` found.

@@ -163,16 +163,17 @@ fn sysmon(sched: &'static Sched) {
         // Poll the network if nobody has for 10 ms (Go's sysmon).
         let now = sched.nanotime();
         let last = sched.lastpoll.load(Ordering::SeqCst);
-        if crate::netpoll::any_waiters(sched)
-            && last != 0
-            && last + 10_000_000 < now
-            && sched.polling_net.swap(1, Ordering::SeqCst) == 0
-        {
+        if crate::netpoll::any_waiters(sched) && last != 0 && last + 10_000_000 < now {
+            // Only if no M blocked in the poller meanwhile (it swaps `lastpoll` to 0).
+            let _ = sched.lastpoll.compare_exchange(
+                last,
+                now.max(1),
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            );
             let mut list = Vec::new();
             crate::netpoll::netpoll(sched, Some(Duration::ZERO), &mut list);
-            sched.lastpoll.store(now.max(1), Ordering::SeqCst);
-            sched.polling_net.store(0, Ordering::SeqCst);
-            crate::sched::schedule::inject_glist(sched, list);
+            crate::sched::schedule::inject_glist(sched, None, list);
         }
         let now = sched.nanotime();
         // ORDERING: a diagnostic clock; readers tolerate staleness.

@@ -11,7 +11,7 @@
 //! | `drop_p` | `find_runnable` (schedule.rs) from "Nothing to do: give up the P" to the blocking netpoll: the drop under the lock, the spinner's decrement and re-check |
 //! | `runq_empty` | `runq_empty` (`runtime/src/sched/runq.rs`) |
 //! | `MiniP::{min_when, timers}`, `add_timer`, `sleep_until`, `wake_net_poller` | `PTimers::{add, wake_time}`, `time::sleep_until`, `time::wake_net_poller` (`runtime/src/time/ptimers.rs`) |
-//! | `lastpoll`, `poll_until`, `polling_net`, `wake_sig` | the same fields of `Sched` (`runtime/src/sched/mod.rs`) |
+//! | `lastpoll`, `poll_until`, `wake_sig` | the same fields of `Sched` (`runtime/src/sched/mod.rs`) |
 //!
 //! `startm` does not start a thread: it records the P it hands over and whether the M spins
 //! (`Locked::started`). A model's obligation ends there, because an M started with a P and
@@ -272,7 +272,6 @@ pub struct MiniSched {
     pub lastpoll: AtomicI64,
     /// Until when the M blocked in the netpoller sleeps (0: no deadline).
     pub poll_until: AtomicI64,
-    pub polling_net: AtomicU32,
     /// `NetPoll::wake_sig`: set by `netpoll_break`, which wakes the blocked poller.
     pub wake_sig: AtomicU32,
     /// `Sched::netpoll_waiters`.
@@ -326,7 +325,6 @@ impl MiniSched {
             allp,
             lastpoll: AtomicI64::new(1),
             poll_until: AtomicI64::new(0),
-            polling_net: AtomicU32::new(0),
             wake_sig: AtomicU32::new(0),
             netpoll_waiters: AtomicU32::new(0),
         }

@@ -6,30 +6,35 @@
 //! `netpoll_break`), `netpoll_break` and `netpoll` (`runtime/src/netpoll/mod.rs`: the `wake_sig`
 //! CAS 0 -> 1 de-duplicates breaks; a poll that returns the waker's event stores `wake_sig = 0`),
 //! and `find_runnable` (`runtime/src/sched/schedule.rs`): an M that found no work and passed
-//! its last shutdown check (under `Sched::lock`, when it dropped its P) takes the polling right
-//! (`acquire_poller`), stores `lastpoll = 0` and blocks with no timeout, because goroutines wait
+//! its last shutdown check (under `Sched::lock`, when it dropped its P) takes the right to block
+//! in the poller (swaps `lastpoll` to 0) and blocks with no timeout, because goroutines wait
 //! on the network; another M, which passed its own shutdown check at the top of
-//! `find_runnable`, polls without blocking (step 5) in the meantime. The eventfd behind mio's
+//! `find_runnable` and saw `lastpoll != 0` just before, polls without blocking (step 5) at the
+//! same time (the kernel queue takes concurrent waits). The eventfd behind mio's
 //! `Waker` is a loom `Mutex<u32>` of pending wake-ups (the kernel orders it). The real code cannot
 //! run under loom (`runtime/src/loom.rs`).
 //!
 //! # Checked
 //! When every thread is done, the M that blocked in the poller has a pending wake-up to return
-//! with, or did not block. `old_protocol_loses_the_break` runs the code before the fix and must
-//! fail: the non-blocking poller consumes the shutdown's wake-up before the blocking M enters
-//! `epoll_wait`, and the blocking M, which never looked at `shutdown` again, slept forever (the
-//! M never exited, `run` never returned if it was M0, and otherwise the thread and the
-//! runtime's teardown leaked). `recheck_after_taking_the_poller` runs the code as it is now, a
-//! SeqCst re-check of `shutdown` once the M holds the polling right, with `shutdown` stored
-//! SeqCst, and must pass.
+//! with, or did not block.
+//! - `nonblocking_poll_that_swallows_the_break_loses_it` must fail. The non-blocking poll runs
+//!   beside the blocking M's, receives the shutdown's wake-up and consumes it (re-arming
+//!   `wake_sig`) after the blocking M re-checked `shutdown`; the blocking M then sleeps forever
+//!   (its thread and the runtime's teardown leak, and `run` never returns if it is M0). This is
+//!   the first version of concurrent polling; this model found it.
+//! - `nonblocking_poll_passes_the_break_on` is the code now: a non-blocking poll that receives
+//!   the waker's event raises it again (Go's non-blocking poll leaves the break byte unread),
+//!   and must pass.
+//!
+//! The blocking M also re-checks `shutdown` (SeqCst) after its `lastpoll` swap: without that, a
+//! previous blocking poller could consume the break and leave (it sees `shutdown`) while this M,
+//! past its last check, blocks. That fix came from the schedule fuzzer (docs/reliability.md,
+//! "Findings"); the model keeps it.
 
 use crate::mini::{model_with, THREE_THREAD_PREEMPTIONS};
 use gort_runtime::loom::{AtomicBool, AtomicI64, AtomicU32, Ordering};
 use loom::sync::{Arc, Mutex};
 use loom::thread;
-
-/// `acquire_poller`'s tries in the model (see there).
-const SPIN_TRIES: usize = 4;
 
 struct World {
     shutdown: AtomicBool,
@@ -69,11 +74,20 @@ enum Blocker {
     Blocked,
     /// Saw the shutdown and left without blocking.
     Left,
-    /// Another M is blocked in the poller (`acquire_poller` gave up).
+    /// Another M is blocked in the poller (the `lastpoll` swap found 0).
     Stopm,
 }
 
-fn shutdown_vs_poller(recheck: bool) {
+/// What the non-blocking poll does with the waker's event.
+#[derive(Clone, Copy)]
+enum NonBlocking {
+    /// Consumes it, as a blocking poll does.
+    Swallows,
+    /// Raises it again (the waker is edge-triggered), leaving it to the blocking poller.
+    PassesOn,
+}
+
+fn shutdown_vs_poller(nb: NonBlocking) {
     model_with(Some(THREE_THREAD_PREEMPTIONS), move || {
         let w = Arc::new(World {
             shutdown: AtomicBool::new(false),
@@ -85,27 +99,11 @@ fn shutdown_vs_poller(recheck: bool) {
         // The M about to block, past its last shutdown check.
         let wb = w.clone();
         let blocker = thread::spawn(move || {
-            // `acquire_poller`. The real loop retries until the short-term holder (the other
-            // M's non-blocking poll, a few steps here) lets go; loom needs the spin bounded,
-            // and a path that needs more tries only repeats the holder's steps.
-            let mut got = false;
-            for _ in 0..SPIN_TRIES {
-                if wb.polling_net.swap(1, Ordering::SeqCst) == 0 {
-                    got = true;
-                    break;
-                }
-                if wb.lastpoll.load(Ordering::SeqCst) == 0 {
-                    return Blocker::Stopm;
-                }
-                thread::yield_now();
-            }
-            if !got {
+            if wb.lastpoll.swap(0, Ordering::SeqCst) == 0 {
                 return Blocker::Stopm;
             }
-            wb.lastpoll.store(0, Ordering::SeqCst);
-            if recheck && wb.shutdown.load(Ordering::SeqCst) {
+            if wb.shutdown.load(Ordering::SeqCst) {
                 wb.lastpoll.store(2, Ordering::SeqCst);
-                wb.polling_net.store(0, Ordering::SeqCst);
                 return Blocker::Left;
             }
             // `netpoll(None)`: if a wake-up is pending, epoll_wait returns at once and the
@@ -121,8 +119,18 @@ fn shutdown_vs_poller(recheck: bool) {
             if wx.lastpoll.load(Ordering::SeqCst) != 0
                 && wx.polling_net.swap(1, Ordering::SeqCst) == 0
             {
-                wx.poll_events();
-                wx.lastpoll.store(3, Ordering::SeqCst);
+                match nb {
+                    NonBlocking::Swallows => {
+                        wx.poll_events();
+                    }
+                    NonBlocking::PassesOn => {
+                        // The event is returned (taken), then the waker is raised again.
+                        let got = std::mem::take(&mut *wx.eventfd.lock().unwrap()) > 0;
+                        if got {
+                            *wx.eventfd.lock().unwrap() += 1;
+                        }
+                    }
+                }
                 wx.polling_net.store(0, Ordering::SeqCst);
             }
         });
@@ -141,17 +149,16 @@ fn shutdown_vs_poller(recheck: bool) {
     });
 }
 
-/// The protocol before the fix: the break can be consumed by another M's non-blocking poll
-/// before the blocking M enters `epoll_wait`. A negative control: loom must find the loss.
+/// A non-blocking poll beside the blocking one consumes the break. A negative control: loom
+/// must find the loss.
 #[test]
 #[should_panic(expected = "shutdown lost")]
-fn old_protocol_loses_the_break() {
-    shutdown_vs_poller(false);
+fn nonblocking_poll_that_swallows_the_break_loses_it() {
+    shutdown_vs_poller(NonBlocking::Swallows);
 }
 
-/// The code now (`find_runnable` step 9): re-check `shutdown` (SeqCst) after taking the polling
-/// right and storing `lastpoll = 0`, before blocking.
+/// The code now: the non-blocking poll raises the break again.
 #[test]
-fn recheck_after_taking_the_poller() {
-    shutdown_vs_poller(true);
+fn nonblocking_poll_passes_the_break_on() {
+    shutdown_vs_poller(NonBlocking::PassesOn);
 }

@@ -49,9 +49,8 @@ fn sleeper(s: &MiniSched, spinning: bool, net_waiters: bool, br: Breaks) -> Slee
     };
     let any_waiters = s.netpoll_waiters.load(Ordering::SeqCst) > 0;
     assert_eq!(any_waiters, net_waiters);
-    // `acquire_poller`: the only poller in this model, so the swap wins.
-    if (any_waiters || poll_until != 0) && s.polling_net.swap(1, Ordering::SeqCst) == 0 {
-        s.lastpoll.store(0, Ordering::SeqCst);
+    // The right to block in the poller: the only poller in this model, so the swap wins.
+    if (any_waiters || poll_until != 0) && s.lastpoll.swap(0, Ordering::SeqCst) != 0 {
         s.poll_until.store(poll_until, Ordering::SeqCst);
         return Sleeper::Polling { until: poll_until };
     }
