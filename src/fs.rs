@@ -10,6 +10,17 @@ use std::path::Path;
 ///
 /// # Errors
 /// As `std::fs::read`.
+///
+/// # Examples
+/// ```
+/// let path = std::env::temp_dir().join(format!("gort-doc-read-{}", std::process::id()));
+/// let p = path.clone();
+/// gort::run(move || {
+///     gort::fs::write(&p, [1, 2, 3]).unwrap();
+///     assert_eq!(gort::fs::read(&p).unwrap(), [1, 2, 3]);
+/// });
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
     blocking(|| std::fs::read(path))
 }
@@ -18,6 +29,19 @@ pub fn read<P: AsRef<Path>>(path: P) -> io::Result<Vec<u8>> {
 ///
 /// # Errors
 /// As `std::fs::read_to_string`.
+///
+/// # Examples
+/// ```
+/// let path = std::env::temp_dir().join(format!("gort-doc-read-str-{}", std::process::id()));
+/// let p = path.clone();
+/// gort::run(move || {
+///     gort::fs::write(&p, "hello, gopher").unwrap();
+///     assert_eq!(gort::fs::read_to_string(&p).unwrap(), "hello, gopher");
+///     let err = gort::fs::read_to_string(p.with_extension("missing")).unwrap_err();
+///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+/// });
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
     blocking(|| std::fs::read_to_string(path))
 }
@@ -26,11 +50,40 @@ pub fn read_to_string<P: AsRef<Path>>(path: P) -> io::Result<String> {
 ///
 /// # Errors
 /// As `std::fs::write`.
+///
+/// # Examples
+/// ```
+/// let path = std::env::temp_dir().join(format!("gort-doc-write-{}", std::process::id()));
+/// let p = path.clone();
+/// gort::run(move || {
+///     gort::fs::write(&p, "a long first version").unwrap();
+///     gort::fs::write(&p, "short").unwrap(); // truncates
+///     assert_eq!(gort::fs::read_to_string(&p).unwrap(), "short");
+/// });
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn write<P: AsRef<Path>, C: AsRef<[u8]>>(path: P, contents: C) -> io::Result<()> {
     blocking(|| std::fs::write(path, contents))
 }
 
 /// An open file whose reads, writes and seeks are blocking calls.
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Seek, SeekFrom, Write};
+/// let path = std::env::temp_dir().join(format!("gort-doc-file-{}", std::process::id()));
+/// let p = path.clone();
+/// gort::run(move || {
+///     let mut f = gort::fs::File::create(&p).unwrap();
+///     f.write_all(b"hello, gopher").unwrap();
+///     let mut f = gort::fs::File::open(&p).unwrap();
+///     f.seek(SeekFrom::Start(7)).unwrap();
+///     let mut s = String::new();
+///     f.read_to_string(&mut s).unwrap();
+///     assert_eq!(s, "gopher");
+/// });
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 #[derive(Debug)]
 pub struct File {
     inner: std::fs::File,
@@ -41,6 +94,22 @@ impl File {
     ///
     /// # Errors
     /// As `std::fs::File::open`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Read;
+    /// let path = std::env::temp_dir().join(format!("gort-doc-open-{}", std::process::id()));
+    /// let p = path.clone();
+    /// gort::run(move || {
+    ///     let err = gort::fs::File::open(&p).unwrap_err();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    ///     gort::fs::write(&p, "hi").unwrap();
+    ///     let mut s = String::new();
+    ///     gort::fs::File::open(&p).unwrap().read_to_string(&mut s).unwrap();
+    ///     assert_eq!(s, "hi");
+    /// });
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn open<P: AsRef<Path>>(path: P) -> io::Result<File> {
         blocking(|| std::fs::File::open(path)).map(|inner| File { inner })
     }
@@ -49,6 +118,20 @@ impl File {
     ///
     /// # Errors
     /// As `std::fs::File::create`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Write;
+    /// let path = std::env::temp_dir().join(format!("gort-doc-create-{}", std::process::id()));
+    /// let p = path.clone();
+    /// gort::run(move || {
+    ///     gort::fs::write(&p, "old contents").unwrap();
+    ///     let mut f = gort::fs::File::create(&p).unwrap(); // truncates
+    ///     f.write_all(b"new").unwrap();
+    ///     assert_eq!(gort::fs::read_to_string(&p).unwrap(), "new");
+    /// });
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn create<P: AsRef<Path>>(path: P) -> io::Result<File> {
         blocking(|| std::fs::File::create(path)).map(|inner| File { inner })
     }
@@ -57,11 +140,40 @@ impl File {
     ///
     /// # Errors
     /// As `std::fs::File::sync_all`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Write;
+    /// let path = std::env::temp_dir().join(format!("gort-doc-sync-{}", std::process::id()));
+    /// let p = path.clone();
+    /// gort::run(move || {
+    ///     let mut f = gort::fs::File::create(&p).unwrap();
+    ///     f.write_all(b"durable").unwrap();
+    ///     f.sync_all().unwrap(); // Go's f.Sync()
+    ///     assert_eq!(gort::fs::read(&p).unwrap(), b"durable");
+    /// });
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn sync_all(&self) -> io::Result<()> {
         blocking(|| self.inner.sync_all())
     }
 
     /// The underlying std file.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::Write;
+    /// let path = std::env::temp_dir().join(format!("gort-doc-std-{}", std::process::id()));
+    /// let p = path.clone();
+    /// let f = gort::run(move || {
+    ///     let mut f = gort::fs::File::create(&p).unwrap();
+    ///     f.write_all(b"12345").unwrap();
+    ///     f.into_std()
+    /// });
+    /// // Outside the runtime, std's blocking calls are fine.
+    /// assert_eq!(f.metadata().unwrap().len(), 5);
+    /// std::fs::remove_file(&path).unwrap();
+    /// ```
     pub fn into_std(self) -> std::fs::File {
         self.inner
     }

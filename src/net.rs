@@ -100,14 +100,43 @@ impl Drop for NetFd {
     }
 }
 
+/// The deadline and close methods every socket type has. Their examples are filled in per
+/// type: `setup` lines bind the socket `s` (and whatever feeds it); `read` is an operation on
+/// `s` that waits for input and `ready` a statement that provides it; `write`, if the type
+/// writes, an operation that sends; `read_shared` is `read` on `r`, an `Arc` of `s`; `cleanup`,
+/// if given, runs at the end.
 macro_rules! deadlines {
-    () => {
+    (
+        setup: [$($setup:literal),+ $(,)?],
+        read: $read:literal,
+        ready: $ready:literal,
+        $(write: $write:literal,)?
+        read_shared: $read_shared:literal,
+        $(cleanup: $cleanup:literal,)?
+    ) => {
         /// Sets the read and write deadlines (Go's `SetDeadline`). An operation after the
         /// deadline fails with `ErrorKind::TimedOut`; a deadline in the past fails at once;
         /// `None` clears it.
         ///
         /// # Errors
         /// If the socket cannot be registered with the netpoller.
+        ///
+        /// # Examples
+        /// ```
+        /// # use std::io::{Read, Write};
+        /// use std::time::Instant;
+        /// gort::run(|| {
+        $(#[doc = concat!("    ", $setup)])+
+        ///     s.set_deadline(Some(Instant::now())).unwrap(); // passed: fails at once
+        #[doc = concat!("    let err = ", $read, ".err().unwrap();")]
+        ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        ///     assert_eq!(err.to_string(), "i/o timeout");
+        ///     s.set_deadline(None).unwrap(); // cleared: waits again
+        #[doc = concat!("    ", $ready)]
+        #[doc = concat!("    assert!(", $read, ".is_ok());")]
+        $(#[doc = concat!("    ", $cleanup)])?
+        /// });
+        /// ```
         pub fn set_deadline(&self, when: Option<Instant>) -> io::Result<()> {
             self.nfd.set_deadline(self.inner.as_raw_fd(), None, when)
         }
@@ -116,6 +145,26 @@ macro_rules! deadlines {
         ///
         /// # Errors
         /// As [`Self::set_deadline`].
+        ///
+        /// # Examples
+        /// ```
+        /// # use std::io::{Read, Write};
+        /// use std::time::Instant;
+        /// gort::run(|| {
+        $(#[doc = concat!("    ", $setup)])+
+        ///     s.set_read_deadline(Some(Instant::now())).unwrap();
+        #[doc = concat!("    let err = ", $read, ".err().unwrap();")]
+        ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        $(
+        ///     // Writes have their own deadline.
+        #[doc = concat!("    assert!(", $write, ".is_ok());")]
+        )?
+        ///     s.set_read_deadline(None).unwrap();
+        #[doc = concat!("    ", $ready)]
+        #[doc = concat!("    assert!(", $read, ".is_ok());")]
+        $(#[doc = concat!("    ", $cleanup)])?
+        /// });
+        /// ```
         pub fn set_read_deadline(&self, when: Option<Instant>) -> io::Result<()> {
             self.nfd
                 .set_deadline(self.inner.as_raw_fd(), Some(Mode::Read), when)
@@ -125,6 +174,28 @@ macro_rules! deadlines {
         ///
         /// # Errors
         /// As [`Self::set_deadline`].
+        ///
+        /// # Examples
+        /// ```
+        /// # use std::io::{Read, Write};
+        /// use std::time::Instant;
+        /// gort::run(|| {
+        $(#[doc = concat!("    ", $setup)])+
+        ///     s.set_write_deadline(Some(Instant::now())).unwrap();
+        $(
+        #[doc = concat!("    let err = ", $write, ".err().unwrap();")]
+        ///     assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+        )?
+        ///     // Reads have their own deadline.
+        #[doc = concat!("    ", $ready)]
+        #[doc = concat!("    assert!(", $read, ".is_ok());")]
+        $(
+        ///     s.set_write_deadline(None).unwrap();
+        #[doc = concat!("    assert!(", $write, ".is_ok());")]
+        )?
+        $(#[doc = concat!("    ", $cleanup)])?
+        /// });
+        /// ```
         pub fn set_write_deadline(&self, when: Option<Instant>) -> io::Result<()> {
             self.nfd
                 .set_deadline(self.inner.as_raw_fd(), Some(Mode::Write), when)
@@ -133,6 +204,23 @@ macro_rules! deadlines {
         /// Wakes every goroutine blocked on this socket with "use of closed network
         /// connection"; later operations fail the same way. The descriptor itself is closed
         /// when the value is dropped (Go's `Close` from another goroutine).
+        ///
+        /// # Examples
+        /// ```
+        /// # use std::io::{Read, Write};
+        /// use std::sync::Arc;
+        /// gort::run(|| {
+        $(#[doc = concat!("    ", $setup)])+
+        ///     let s = Arc::new(s);
+        ///     let r = s.clone();
+        ///     // Nothing arrives, so this goroutine blocks until the close.
+        #[doc = concat!("    let blocked = gort::go(move || ", $read_shared, ".err().unwrap());")]
+        ///     s.close();
+        ///     let err = blocked.join().unwrap();
+        ///     assert_eq!(err.to_string(), "use of closed network connection");
+        $(#[doc = concat!("    ", $cleanup)])?
+        /// });
+        /// ```
         pub fn close(&self) {
             self.nfd.evict();
         }
@@ -213,6 +301,27 @@ fn relisten(fd: RawFd) -> io::Result<()> {
 }
 
 /// A TCP listener (Go's `net.TCPListener`).
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Write};
+/// gort::run(|| {
+///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+///     let addr = l.local_addr().unwrap();
+///     let server = gort::go(move || {
+///         let (mut conn, _) = l.accept().unwrap();
+///         let mut buf = [0; 4];
+///         conn.read_exact(&mut buf).unwrap();
+///         conn.write_all(&buf).unwrap(); // echo
+///     });
+///     let mut c = gort::net::TcpStream::connect(addr).unwrap();
+///     c.write_all(b"ping").unwrap();
+///     let mut back = [0; 4];
+///     c.read_exact(&mut back).unwrap();
+///     assert_eq!(&back, b"ping");
+///     server.join().unwrap();
+/// });
+/// ```
 pub struct TcpListener {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
     // closes it, or a new socket that reuses the fd number could lose its registration.
@@ -226,6 +335,17 @@ impl TcpListener {
     ///
     /// # Errors
     /// As `std::net::TcpListener::bind`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap(); // port 0: any free port
+    ///     let addr = l.local_addr().unwrap();
+    ///     assert_ne!(addr.port(), 0);
+    ///     let err = gort::net::TcpListener::bind(addr).err().unwrap();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+    /// });
+    /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<TcpListener> {
         let inner = std::net::TcpListener::bind(addr)?;
         relisten(inner.as_raw_fd())?;
@@ -239,6 +359,19 @@ impl TcpListener {
     ///
     /// # Errors
     /// I/O errors, "i/o timeout" after the deadline, or closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let client = gort::go(move || gort::net::TcpStream::connect(addr).unwrap());
+    ///     let (conn, peer) = l.accept().unwrap(); // parks until the client connects
+    ///     let client = client.join().unwrap();
+    ///     assert_eq!(peer, client.local_addr().unwrap());
+    ///     assert_eq!(conn.peer_addr().unwrap(), peer);
+    /// });
+    /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (s, a) = self
             .nfd
@@ -252,15 +385,50 @@ impl TcpListener {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    ///     assert_ne!(addr.port(), 0); // the port the kernel chose
+    /// });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
-    deadlines!();
+    deadlines! {
+        setup: [r#"let s = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();"#],
+        read: "s.accept()",
+        ready: "let _conn = gort::net::TcpStream::connect(s.local_addr().unwrap()).unwrap();",
+        read_shared: "r.accept()",
+    }
 }
 
 /// A TCP connection (Go's `net.TCPConn`). `&TcpStream` implements `Read` and `Write`, so one
 /// goroutine may read while another writes.
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Write};
+/// use std::sync::Arc;
+/// gort::run(|| {
+///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+///     let conn = Arc::new(gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap());
+///     let (mut server, _) = l.accept().unwrap();
+///     let c = conn.clone();
+///     let reader = gort::go(move || {
+///         let mut buf = [0; 4];
+///         (&*c).read_exact(&mut buf).unwrap();
+///         buf
+///     });
+///     (&*conn).write_all(b"ping").unwrap(); // while the other goroutine reads
+///     server.write_all(b"pong").unwrap();
+///     assert_eq!(&reader.join().unwrap(), b"pong");
+/// });
+/// ```
 pub struct TcpStream {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
     // closes it, or a new socket that reuses the fd number could lose its registration.
@@ -290,6 +458,19 @@ impl TcpStream {
     ///
     /// # Errors
     /// The last address's error (e.g. `ConnectionRefused` for a closed port).
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let addr = l.local_addr().unwrap();
+    ///     let c = gort::net::TcpStream::connect(addr).unwrap(); // Go's net.Dial("tcp", addr)
+    ///     assert_eq!(c.peer_addr().unwrap(), addr);
+    ///     drop(l); // nothing listens there any more
+    ///     let err = gort::net::TcpStream::connect(addr).err().unwrap();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// });
+    /// ```
     pub fn connect<A: ToSocketAddrs>(addr: A) -> io::Result<TcpStream> {
         let mut last = io::Error::new(io::ErrorKind::InvalidInput, "no addresses to connect to");
         for a in addr.to_socket_addrs()? {
@@ -320,6 +501,22 @@ impl TcpStream {
     ///
     /// # Errors
     /// As `read`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut c = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (mut server, _) = l.accept().unwrap();
+    ///     c.write_all(b"x").unwrap();
+    ///     let mut buf = [0; 1];
+    ///     assert_eq!(server.peek(&mut buf).unwrap(), 1); // parks until data arrives
+    ///     assert_eq!(server.peek(&mut buf).unwrap(), 1); // still there
+    ///     server.read_exact(&mut buf).unwrap();
+    ///     assert_eq!(&buf, b"x");
+    /// });
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.nfd
             .io(self.inner.as_raw_fd(), Mode::Read, || self.inner.peek(buf))
@@ -329,6 +526,22 @@ impl TcpStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut c = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (mut server, _) = l.accept().unwrap();
+    ///     c.write_all(b"bye").unwrap();
+    ///     c.shutdown(Shutdown::Write).unwrap(); // Go's CloseWrite: the peer reads EOF
+    ///     let mut got = String::new();
+    ///     server.read_to_string(&mut got).unwrap();
+    ///     assert_eq!(got, "bye");
+    /// });
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
@@ -337,6 +550,17 @@ impl TcpStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (server, _) = l.accept().unwrap();
+    ///     assert_eq!(c.peer_addr().unwrap(), l.local_addr().unwrap());
+    ///     assert_eq!(server.peer_addr().unwrap(), c.local_addr().unwrap());
+    /// });
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.inner.peer_addr()
     }
@@ -345,6 +569,17 @@ impl TcpStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let c = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (server, peer) = l.accept().unwrap();
+    ///     assert_eq!(c.local_addr().unwrap(), peer);
+    ///     assert_eq!(server.local_addr().unwrap(), l.local_addr().unwrap());
+    /// });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
@@ -354,16 +589,54 @@ impl TcpStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// gort::run(|| {
+    ///     let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    ///     let mut c = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();
+    ///     let (mut server, _) = l.accept().unwrap();
+    ///     c.set_nodelay(true).unwrap(); // small writes go out at once, as Go's do
+    ///     c.write_all(b"x").unwrap();
+    ///     let mut buf = [0; 1];
+    ///     server.read_exact(&mut buf).unwrap();
+    ///     assert_eq!(&buf, b"x");
+    /// });
+    /// ```
     pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
         self.inner.set_nodelay(on)
     }
 
-    deadlines!();
+    deadlines! {
+        setup: [
+            r#"let l = gort::net::TcpListener::bind("127.0.0.1:0").unwrap();"#,
+            "let s = gort::net::TcpStream::connect(l.local_addr().unwrap()).unwrap();",
+            "let (peer, _) = l.accept().unwrap();",
+        ],
+        read: "(&s).read(&mut [0; 8])",
+        ready: r#"(&peer).write_all(b"x").unwrap();"#,
+        write: r#"(&s).write(b"x")"#,
+        read_shared: "(&*r).read(&mut [0; 8])",
+    }
 }
 
 stream_io!(TcpStream);
 
 /// A UDP socket (Go's `net.UDPConn`).
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+///     a.send_to(b"hello", b.local_addr().unwrap()).unwrap();
+///     let mut buf = [0; 16];
+///     let (n, from) = b.recv_from(&mut buf).unwrap(); // parks until a datagram arrives
+///     assert_eq!(&buf[..n], b"hello");
+///     assert_eq!(from, a.local_addr().unwrap());
+/// });
+/// ```
 pub struct UdpSocket {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
     // closes it, or a new socket that reuses the fd number could lose its registration.
@@ -376,6 +649,14 @@ impl UdpSocket {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let s = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap(); // port 0: any free port
+    ///     assert_ne!(s.local_addr().unwrap().port(), 0);
+    /// });
+    /// ```
     pub fn bind<A: ToSocketAddrs>(addr: A) -> io::Result<UdpSocket> {
         let inner = std::net::UdpSocket::bind(addr)?;
         inner.set_nonblocking(true)?;
@@ -387,6 +668,18 @@ impl UdpSocket {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     assert_eq!(a.send_to(b"hello", b.local_addr().unwrap()).unwrap(), 5);
+    ///     let mut buf = [0; 16];
+    ///     let (n, _) = b.recv_from(&mut buf).unwrap();
+    ///     assert_eq!(&buf[..n], b"hello");
+    /// });
+    /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
         let addr = addr
             .to_socket_addrs()?
@@ -401,6 +694,20 @@ impl UdpSocket {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let (a_addr, b_addr) = (a.local_addr().unwrap(), b.local_addr().unwrap());
+    ///     let sender = gort::go(move || a.send_to(b"ping", b_addr).unwrap());
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = b.recv_from(&mut buf).unwrap(); // parks until the datagram arrives
+    ///     assert_eq!((&buf[..n], from), (&b"ping"[..], a_addr));
+    ///     sender.join().unwrap();
+    /// });
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.nfd.io(self.inner.as_raw_fd(), Mode::Read, || {
             self.inner.recv_from(buf)
@@ -411,6 +718,22 @@ impl UdpSocket {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let stranger = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     let a_addr = a.local_addr().unwrap();
+    ///     stranger.send_to(b"ignored", a_addr).unwrap(); // not from the peer: dropped
+    ///     b.send_to(b"hi", a_addr).unwrap();
+    ///     let mut buf = [0; 16];
+    ///     let n = a.recv(&mut buf).unwrap();
+    ///     assert_eq!(&buf[..n], b"hi");
+    /// });
+    /// ```
     pub fn connect<A: ToSocketAddrs>(&self, addr: A) -> io::Result<()> {
         self.inner.connect(addr)
     }
@@ -419,6 +742,20 @@ impl UdpSocket {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     assert!(a.send(b"x").is_err()); // not connected: no destination
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     assert_eq!(a.send(b"hello").unwrap(), 5);
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = b.recv_from(&mut buf).unwrap();
+    ///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
+    /// });
+    /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         self.nfd
             .io(self.inner.as_raw_fd(), Mode::Write, || self.inner.send(buf))
@@ -428,6 +765,20 @@ impl UdpSocket {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     a.connect(b.local_addr().unwrap()).unwrap();
+    ///     b.connect(a.local_addr().unwrap()).unwrap();
+    ///     b.send(b"pong").unwrap();
+    ///     let mut buf = [0; 16];
+    ///     let n = a.recv(&mut buf).unwrap(); // parks until the peer's datagram arrives
+    ///     assert_eq!(&buf[..n], b"pong");
+    /// });
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.nfd
             .io(self.inner.as_raw_fd(), Mode::Read, || self.inner.recv(buf))
@@ -437,6 +788,20 @@ impl UdpSocket {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let a = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let b = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     a.send_to(b"hello", b.local_addr().unwrap()).unwrap();
+    ///     let mut buf = [0; 16];
+    ///     let (n, from) = b.peek_from(&mut buf).unwrap();
+    ///     assert_eq!((&buf[..n], from), (&b"hello"[..], a.local_addr().unwrap()));
+    ///     let (m, _) = b.recv_from(&mut buf).unwrap(); // the datagram was still queued
+    ///     assert_eq!(m, n);
+    /// });
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.nfd.io(self.inner.as_raw_fd(), Mode::Read, || {
             self.inner.peek_from(buf)
@@ -447,14 +812,49 @@ impl UdpSocket {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let s = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    ///     let addr = s.local_addr().unwrap();
+    ///     assert_eq!(addr.ip().to_string(), "127.0.0.1");
+    ///     assert_ne!(addr.port(), 0); // the port the kernel chose
+    /// });
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.inner.local_addr()
     }
 
-    deadlines!();
+    deadlines! {
+        setup: [
+            r#"let s = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();"#,
+            r#"let peer = gort::net::UdpSocket::bind("127.0.0.1:0").unwrap();"#,
+        ],
+        read: "s.recv_from(&mut [0; 8])",
+        ready: r#"peer.send_to(b"x", s.local_addr().unwrap()).unwrap();"#,
+        write: r#"s.send_to(b"x", peer.local_addr().unwrap())"#,
+        read_shared: "r.recv_from(&mut [0; 8])",
+    }
 }
 
 /// A Unix-domain stream listener (Go's `net.UnixListener`).
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Write};
+/// let path = std::env::temp_dir().join(format!("gort-doc-unix-{}.sock", std::process::id()));
+/// gort::run(move || {
+///     let l = gort::net::UnixListener::bind(&path).unwrap();
+///     let mut c = gort::net::UnixStream::connect(&path).unwrap();
+///     let mut conn = l.accept().unwrap();
+///     c.write_all(b"hi").unwrap();
+///     let mut buf = [0; 2];
+///     conn.read_exact(&mut buf).unwrap();
+///     assert_eq!(&buf, b"hi");
+///     gort::runtime::blocking(|| std::fs::remove_file(&path)).unwrap();
+/// });
+/// ```
 pub struct UnixListener {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
     // closes it, or a new socket that reuses the fd number could lose its registration.
@@ -467,6 +867,18 @@ impl UnixListener {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// let path = std::env::temp_dir().join(format!("gort-doc-bind-{}.sock", std::process::id()));
+    /// gort::run(move || {
+    ///     let l = gort::net::UnixListener::bind(&path).unwrap(); // creates the socket file
+    ///     let err = gort::net::UnixListener::bind(&path).err().unwrap();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse); // the path is taken
+    ///     drop(l); // the file stays until removed
+    ///     gort::runtime::blocking(|| std::fs::remove_file(&path)).unwrap();
+    /// });
+    /// ```
     pub fn bind<P: AsRef<Path>>(path: P) -> io::Result<UnixListener> {
         let inner = unix::UnixListener::bind(path)?;
         relisten(inner.as_raw_fd())?;
@@ -479,6 +891,24 @@ impl UnixListener {
     ///
     /// # Errors
     /// I/O errors, timeout, closed.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let name = format!("gort-doc-accept-{}.sock", std::process::id());
+    /// let path = std::env::temp_dir().join(name);
+    /// gort::run(move || {
+    ///     let l = gort::net::UnixListener::bind(&path).unwrap();
+    ///     let p = path.clone();
+    ///     let client = gort::go(move || gort::net::UnixStream::connect(&p)?.write_all(b"hi"));
+    ///     let mut conn = l.accept().unwrap(); // parks until the client connects
+    ///     let mut got = String::new();
+    ///     conn.read_to_string(&mut got).unwrap(); // to EOF: the client has gone
+    ///     assert_eq!(got, "hi");
+    ///     client.join().unwrap().unwrap();
+    ///     gort::runtime::blocking(|| std::fs::remove_file(&path)).unwrap();
+    /// });
+    /// ```
     pub fn accept(&self) -> io::Result<UnixStream> {
         let (s, _) = self
             .nfd
@@ -488,10 +918,38 @@ impl UnixListener {
         Ok(UnixStream { inner: s, nfd })
     }
 
-    deadlines!();
+    deadlines! {
+        setup: [
+            r#"let name = format!("gort-doc-{}.sock", std::process::id());"#,
+            "let path = std::env::temp_dir().join(name);",
+            "let s = gort::net::UnixListener::bind(&path).unwrap();",
+        ],
+        read: "s.accept()",
+        ready: "let _conn = gort::net::UnixStream::connect(&path).unwrap();",
+        read_shared: "r.accept()",
+        cleanup: "gort::runtime::blocking(|| std::fs::remove_file(&path)).unwrap();",
+    }
 }
 
 /// A Unix-domain stream connection (Go's `net.UnixConn`).
+///
+/// # Examples
+/// ```
+/// use std::io::{Read, Write};
+/// gort::run(|| {
+///     let (mut a, mut b) = gort::net::UnixStream::pair().unwrap();
+///     let echo = gort::go(move || {
+///         let mut buf = [0; 4];
+///         b.read_exact(&mut buf).unwrap();
+///         b.write_all(&buf).unwrap();
+///     });
+///     a.write_all(b"ping").unwrap();
+///     let mut buf = [0; 4];
+///     a.read_exact(&mut buf).unwrap();
+///     assert_eq!(&buf, b"ping");
+///     echo.join().unwrap();
+/// });
+/// ```
 pub struct UnixStream {
     // Declared first so it drops first: the descriptor must leave epoll before `inner`
     // closes it, or a new socket that reuses the fd number could lose its registration.
@@ -504,6 +962,24 @@ impl UnixStream {
     ///
     /// # Errors
     /// As `std` (e.g. `NotFound`, `ConnectionRefused`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let name = format!("gort-doc-connect-{}.sock", std::process::id());
+    /// let path = std::env::temp_dir().join(name);
+    /// gort::run(move || {
+    ///     let err = gort::net::UnixStream::connect(&path).err().unwrap();
+    ///     assert_eq!(err.kind(), std::io::ErrorKind::NotFound); // nothing listens there yet
+    ///     let l = gort::net::UnixListener::bind(&path).unwrap();
+    ///     let mut c = gort::net::UnixStream::connect(&path).unwrap();
+    ///     c.write_all(b"hi").unwrap();
+    ///     let mut buf = [0; 2];
+    ///     l.accept().unwrap().read_exact(&mut buf).unwrap();
+    ///     assert_eq!(&buf, b"hi");
+    ///     gort::runtime::blocking(|| std::fs::remove_file(&path)).unwrap();
+    /// });
+    /// ```
     pub fn connect<P: AsRef<Path>>(path: P) -> io::Result<UnixStream> {
         let m = mio::net::UnixStream::connect(path)?;
         // SAFETY: the descriptor comes from mio's freshly created socket, whose ownership we
@@ -521,6 +997,18 @@ impl UnixStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// gort::run(|| {
+    ///     let (mut a, mut b) = gort::net::UnixStream::pair().unwrap();
+    ///     a.write_all(b"ping").unwrap();
+    ///     let mut buf = [0; 4];
+    ///     b.read_exact(&mut buf).unwrap();
+    ///     assert_eq!(&buf, b"ping");
+    /// });
+    /// ```
     pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
         let (a, b) = unix::UnixStream::pair()?;
         a.set_nonblocking(true)?;
@@ -536,11 +1024,31 @@ impl UnixStream {
     ///
     /// # Errors
     /// As `std`.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// gort::run(|| {
+    ///     let (mut a, mut b) = gort::net::UnixStream::pair().unwrap();
+    ///     a.write_all(b"bye").unwrap();
+    ///     a.shutdown(Shutdown::Write).unwrap(); // the peer reads EOF
+    ///     let mut got = String::new();
+    ///     b.read_to_string(&mut got).unwrap();
+    ///     assert_eq!(got, "bye");
+    /// });
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.shutdown(how)
     }
 
-    deadlines!();
+    deadlines! {
+        setup: ["let (s, peer) = gort::net::UnixStream::pair().unwrap();"],
+        read: "(&s).read(&mut [0; 8])",
+        ready: r#"(&peer).write_all(b"x").unwrap();"#,
+        write: r#"(&s).write(b"x")"#,
+        read_shared: "(&*r).read(&mut [0; 8])",
+    }
 }
 
 stream_io!(UnixStream);

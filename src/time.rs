@@ -11,6 +11,19 @@ use std::time::{Duration, Instant};
 ///
 /// # Panics
 /// Outside a goroutine (for a non-zero duration).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let sleeper = gort::go(|| {
+///         gort::time::sleep(Duration::from_millis(5)); // parks this goroutine only
+///         "awake"
+///     });
+///     gort::time::sleep(Duration::ZERO); // returns at once
+///     assert_eq!(sleeper.join().unwrap(), "awake");
+/// });
+/// ```
 #[track_caller]
 pub fn sleep(d: Duration) {
     gort_runtime::time::sleep(d)
@@ -21,6 +34,19 @@ pub fn sleep(d: Duration) {
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let results = gort::chan::<i32>(0); // nobody ever sends
+///     let timed_out = gort::select! {
+///         recv(results) -> _ => false,
+///         recv(gort::time::after(Duration::from_millis(5))) -> _ => true,
+///     };
+///     assert!(timed_out);
+/// });
+/// ```
 pub fn after(d: Duration) -> Chan<Instant> {
     let c = chan::<Instant>(1);
     let tx = c.clone();
@@ -154,6 +180,21 @@ fn new_shared(fire: Fire, period: Option<Duration>) -> Arc<Shared> {
 /// `reset` returns, no value from before the call can be received.
 ///
 /// Dropping a `Timer` does not stop it (its channel may be held elsewhere).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use gort::time::Timer;
+/// gort::run(|| {
+///     let timeout = Timer::new(Duration::from_millis(5));
+///     let work = gort::chan::<i32>(0); // nothing arrives in time
+///     gort::select! {
+///         recv(work) -> _ => unreachable!(),
+///         recv(timeout.channel()) -> fired => assert!(fired.is_some()),
+///     }
+///     assert!(!timeout.stop()); // it has fired already
+/// });
+/// ```
 pub struct Timer {
     shared: Arc<Shared>,
 }
@@ -169,6 +210,16 @@ impl Timer {
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// gort::run(|| {
+    ///     let t = gort::time::Timer::new(Duration::from_millis(5));
+    ///     let fired_at = t.channel().recv().unwrap();
+    ///     assert!(fired_at <= Instant::now());
+    /// });
+    /// ```
     pub fn new(d: Duration) -> Timer {
         let shared = new_shared(Fire::Chan(chan(1)), None);
         shared.with(|st| shared.arm(st, d));
@@ -176,6 +227,18 @@ impl Timer {
     }
 
     /// The channel the time arrives on (nil for an `after_func` timer).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Timer::new(Duration::from_millis(5));
+    ///     assert!(t.channel().recv().is_some()); // Go's <-t.C
+    ///     let f = gort::time::after_func(Duration::from_secs(3600), || {});
+    ///     assert!(f.channel().is_nil()); // a function timer sends nothing
+    ///     f.stop();
+    /// });
+    /// ```
     pub fn channel(&self) -> &Chan<Instant> {
         match &self.shared.fire {
             Fire::Chan(c) => c,
@@ -185,11 +248,38 @@ impl Timer {
 
     /// Stops the timer. Returns true if this call stopped it, false if it had already fired
     /// (and its value was received, or its function started) or been stopped.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// use gort::time::Timer;
+    /// gort::run(|| {
+    ///     let t = Timer::new(Duration::from_secs(3600));
+    ///     assert!(t.stop()); // stopped before it fired
+    ///     assert!(!t.stop()); // already stopped
+    ///     assert!(t.channel().try_recv().is_err()); // and nothing will arrive
+    ///     let fired = Timer::new(Duration::from_millis(1));
+    ///     fired.channel().recv().unwrap();
+    ///     assert!(!fired.stop()); // it fired and its value was received
+    /// });
+    /// ```
     pub fn stop(&self) -> bool {
         self.shared.stop()
     }
 
     /// Re-arms the timer for `d` from now; returns whether it was active before (as `stop`).
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Timer::new(Duration::from_secs(3600));
+    ///     assert!(t.reset(Duration::from_millis(5))); // it was active
+    ///     assert!(t.channel().recv().is_some()); // fires 5 ms after the reset
+    ///     assert!(!t.reset(Duration::from_secs(3600))); // it had fired
+    ///     assert!(t.stop()); // armed again by the reset
+    /// });
+    /// ```
     pub fn reset(&self, d: Duration) -> bool {
         let pending = self.shared.stop();
         self.shared.with(|st| self.shared.arm(st, d));
@@ -208,6 +298,20 @@ fn nil_instant_chan() -> &'static Chan<Instant> {
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let done = gort::chan::<&str>(1);
+///     let tx = done.clone();
+///     gort::time::after_func(Duration::from_millis(5), move || tx.send("ran"));
+///     assert_eq!(done.recv(), Some("ran"));
+///     // Stopped before it fires, the function never runs.
+///     let t = gort::time::after_func(Duration::from_secs(3600), || unreachable!());
+///     assert!(t.stop());
+/// });
+/// ```
 pub fn after_func<F>(d: Duration, f: F) -> Timer
 where
     F: Fn() + Send + Sync + 'static,
@@ -219,6 +323,18 @@ where
 
 /// Delivers the time on its channel every period (Go's `time.Ticker`); slow receivers miss
 /// ticks rather than queue them. Dropping the ticker stops it.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let ticker = gort::time::Ticker::new(Duration::from_millis(2));
+///     for _ in 0..3 {
+///         assert!(ticker.channel().recv().is_some()); // Go's <-ticker.C
+///     }
+///     ticker.stop();
+/// });
+/// ```
 pub struct Ticker {
     shared: Arc<Shared>,
 }
@@ -234,6 +350,17 @@ impl Ticker {
     ///
     /// # Panics
     /// "non-positive interval for NewTicker" if `d` is zero; outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Ticker::new(Duration::from_millis(2));
+    ///     let first = t.channel().recv().unwrap();
+    ///     let second = t.channel().recv().unwrap();
+    ///     assert!(second > first); // each tick carries the time it was sent
+    /// });
+    /// ```
     pub fn new(d: Duration) -> Ticker {
         assert!(!d.is_zero(), "non-positive interval for NewTicker");
         let shared = new_shared(Fire::Chan(chan(1)), Some(d));
@@ -242,6 +369,20 @@ impl Ticker {
     }
 
     /// The channel ticks arrive on.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Ticker::new(Duration::from_millis(2));
+    ///     let quit = gort::chan::<()>(0); // never closed here
+    ///     let ticked = gort::select! {
+    ///         recv(t.channel()) -> _ => true,
+    ///         recv(quit) -> _ => false,
+    ///     };
+    ///     assert!(ticked);
+    /// });
+    /// ```
     pub fn channel(&self) -> &Chan<Instant> {
         match &self.shared.fire {
             Fire::Chan(c) => c,
@@ -250,6 +391,17 @@ impl Ticker {
     }
 
     /// Stops the ticker; no tick from before the call can be received after it.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Ticker::new(Duration::from_millis(1));
+    ///     t.channel().recv().unwrap();
+    ///     t.stop();
+    ///     assert!(t.channel().try_recv().is_err()); // no stale tick, and no new one
+    /// });
+    /// ```
     pub fn stop(&self) {
         self.shared.stop();
     }
@@ -258,6 +410,16 @@ impl Ticker {
     ///
     /// # Panics
     /// "non-positive interval for Ticker.Reset" if `d` is zero.
+    ///
+    /// # Examples
+    /// ```
+    /// use std::time::Duration;
+    /// gort::run(|| {
+    ///     let t = gort::time::Ticker::new(Duration::from_secs(3600));
+    ///     t.reset(Duration::from_millis(2)); // now every 2 ms
+    ///     assert!(t.channel().recv().is_some());
+    /// });
+    /// ```
     pub fn reset(&self, d: Duration) {
         assert!(!d.is_zero(), "non-positive interval for Ticker.Reset");
         self.shared.stop();
@@ -279,6 +441,18 @@ impl Drop for Ticker {
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let ticks = gort::time::tick(Duration::from_millis(2));
+///     for _ in 0..3 {
+///         assert!(ticks.recv().is_some());
+///     }
+///     assert!(gort::time::tick(Duration::ZERO).is_nil());
+/// });
+/// ```
 pub fn tick(d: Duration) -> Chan<Instant> {
     if d.is_zero() {
         return Chan::nil();

@@ -70,6 +70,14 @@ fn arm_refs<'s>(
 
 impl<'a> Select<'a> {
     /// An empty select (with no arms, `select` blocks forever, as Go's `select {}`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut sel = gort::Select::new();
+    /// assert!(sel.is_empty());
+    /// assert_eq!(sel.try_select(), None); // no arm can be ready
+    /// ```
     pub fn new() -> Select<'a> {
         Select {
             arms: Vec::new(),
@@ -90,11 +98,38 @@ impl<'a> Select<'a> {
     }
 
     /// Adds a receive arm; returns its index.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<&str>(1);
+    ///     let (_tx, rx) = c.clone().split();
+    ///     let mut sel = gort::Select::new();
+    ///     let i = sel.recv(&rx); // a Chan, a Receiver, or a reference to one
+    ///     c.send("ready");
+    ///     assert_eq!(sel.select(), i);
+    ///     assert_eq!(sel.take_recv::<&str>(i), Some("ready"));
+    /// });
+    /// ```
     pub fn recv<T: Send + 'static, C: SelectChan<T> + ?Sized>(&mut self, c: &'a C) -> usize {
         self.push(Box::new(RecvArm::new(c)), Kind::Recv(TypeId::of::<T>()))
     }
 
     /// Adds a send arm for `v`; returns its index. After it fires it is disabled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(1);
+    ///     let mut sel = gort::Select::new();
+    ///     let i = sel.send(&c, 5);
+    ///     assert_eq!(sel.select(), i);
+    ///     assert_eq!(sel.try_select(), None); // the send arm is spent: no arm is left
+    ///     assert_eq!(c.recv(), Some(5));
+    /// });
+    /// ```
     pub fn send<T: Send + 'static, C: SelectChan<T> + ?Sized>(&mut self, c: &'a C, v: T) -> usize {
         self.push(Box::new(SendArm::new(c, v)), Kind::Send)
     }
@@ -115,17 +150,59 @@ impl<'a> Select<'a> {
     /// # Panics
     /// "send on closed channel" if the chosen send arm's channel is closed; outside a
     /// goroutine if it must wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(0);
+    ///     let tx = c.clone();
+    ///     gort::go(move || tx.send(42));
+    ///     let mut sel = gort::Select::new();
+    ///     let i = sel.recv(&c);
+    ///     assert_eq!(sel.select(), i); // parks until the goroutine sends
+    ///     assert_eq!(sel.take_recv::<i32>(i), Some(42));
+    /// });
+    /// ```
     #[track_caller]
     pub fn select(&mut self) -> usize {
         self.run(true).expect("a blocking select returns an arm")
     }
 
     /// Performs a ready arm if there is one (Go's select with `default`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(1);
+    /// let mut sel = gort::Select::new();
+    /// let i = sel.recv(&c);
+    /// assert_eq!(sel.try_select(), None); // nothing ready: Go's `default` case
+    /// c.try_send(1).unwrap();
+    /// assert_eq!(sel.try_select(), Some(i));
+    /// assert_eq!(sel.take_recv::<i32>(i), Some(1));
+    /// ```
     pub fn try_select(&mut self) -> Option<usize> {
         self.run(false)
     }
 
     /// As `select`, but gives up after `timeout` and returns `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(1);
+    ///     let mut sel = gort::Select::new();
+    ///     let i = sel.recv(&c);
+    ///     assert_eq!(sel.select_timeout(Duration::from_millis(1)), None); // nothing was sent
+    ///     c.send(1);
+    ///     assert_eq!(sel.select_timeout(Duration::from_millis(1)), Some(i));
+    ///     assert_eq!(sel.take_recv::<i32>(i), Some(1));
+    /// });
+    /// ```
     #[track_caller]
     pub fn select_timeout(&mut self, timeout: Duration) -> Option<usize> {
         if let Some(i) = self.try_select() {
@@ -163,6 +240,22 @@ impl<'a> Select<'a> {
     ///
     /// # Panics
     /// If arm `i` is not a receive arm of element type `T`, or was not the chosen arm.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(1);
+    ///     let mut sel = gort::Select::new();
+    ///     let i = sel.recv(&c);
+    ///     c.send(1);
+    ///     c.close();
+    ///     assert_eq!(sel.select(), i);
+    ///     assert_eq!(sel.take_recv::<i32>(i), Some(1));
+    ///     assert_eq!(sel.select(), i); // the arm stays registered
+    ///     assert_eq!(sel.take_recv::<i32>(i), None); // closed and drained: Go's `ok == false`
+    /// });
+    /// ```
     pub fn take_recv<T: Send + 'static>(&mut self, i: usize) -> Option<T> {
         let e = self.arms.get_mut(i).unwrap_or_else(|| bad_take(i));
         match e.kind {
@@ -178,6 +271,18 @@ impl<'a> Select<'a> {
     }
 
     /// Whether arm `i` is a send arm that has sent its value (and is now disabled).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let roomy = gort::chan::<i32>(1);
+    /// let full = gort::chan::<i32>(0); // unbuffered, no receiver
+    /// let mut sel = gort::Select::new();
+    /// let (a, b) = (sel.send(&roomy, 1), sel.send(&full, 2));
+    /// assert_eq!(sel.try_select(), Some(a));
+    /// assert!(sel.is_sent(a));
+    /// assert!(!sel.is_sent(b));
+    /// ```
     pub fn is_sent(&self, i: usize) -> bool {
         self.arms
             .get(i)
@@ -186,16 +291,64 @@ impl<'a> Select<'a> {
 
     /// Disables arm `i`: it behaves as a nil channel from now on (Go's idiom of setting a
     /// case's channel to nil once it is closed).
+    ///
+    /// # Examples
+    ///
+    /// Merging two channels until both are closed:
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (a, b) = (gort::chan::<i32>(1), gort::chan::<i32>(1));
+    ///     a.send(1);
+    ///     a.close();
+    ///     b.close();
+    ///     let mut sel = gort::Select::new();
+    ///     sel.recv(&a);
+    ///     sel.recv(&b);
+    ///     let (mut open, mut got) = (2, Vec::new());
+    ///     while open > 0 {
+    ///         let i = sel.select();
+    ///         match sel.take_recv::<i32>(i) {
+    ///             Some(v) => got.push(v),
+    ///             None => {
+    ///                 sel.disable(i); // closed: never choose this arm again
+    ///                 open -= 1;
+    ///             }
+    ///         }
+    ///     }
+    ///     assert_eq!(got, [1]);
+    /// });
+    /// ```
     pub fn disable(&mut self, i: usize) {
         self.arms[i].disabled = true;
     }
 
     /// Number of arms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(0);
+    /// let mut sel = gort::Select::new();
+    /// sel.recv(&c);
+    /// sel.send(&c, 1);
+    /// assert_eq!(sel.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.arms.len()
     }
 
     /// Whether there are no arms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(0);
+    /// let mut sel = gort::Select::new();
+    /// assert!(sel.is_empty());
+    /// sel.recv(&c);
+    /// assert!(!sel.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.arms.is_empty()
     }

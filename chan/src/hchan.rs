@@ -22,6 +22,19 @@ use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 
 /// Why a non-blocking send failed; the value comes back.
+///
+/// # Examples
+///
+/// ```
+/// use gort::TrySendError;
+///
+/// let c = gort::chan::<i32>(0);
+/// assert_eq!(c.try_send(1), Err(TrySendError::Full(1))); // no receiver is waiting
+/// c.close();
+/// let err = c.try_send(2).unwrap_err();
+/// assert_eq!(err, TrySendError::Closed(2));
+/// assert_eq!(err.to_string(), "sending on a closed channel");
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum TrySendError<T> {
     /// No receiver is waiting and the buffer is full (or the channel is unbuffered).
@@ -32,6 +45,14 @@ pub enum TrySendError<T> {
 
 impl<T> TrySendError<T> {
     /// The value that was not sent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<String>(0);
+    /// let err = c.try_send("not sent".to_string()).unwrap_err();
+    /// assert_eq!(err.into_inner(), "not sent");
+    /// ```
     pub fn into_inner(self) -> T {
         match self {
             TrySendError::Full(v) | TrySendError::Closed(v) => v,
@@ -39,11 +60,30 @@ impl<T> TrySendError<T> {
     }
 
     /// Whether the channel was full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(1);
+    /// c.try_send(1).unwrap();
+    /// assert!(c.try_send(2).unwrap_err().is_full());
+    /// c.close();
+    /// assert!(!c.try_send(3).unwrap_err().is_full());
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySendError::Full(_))
     }
 
     /// Whether the channel was closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(1);
+    /// c.close();
+    /// let err = c.try_send(1).unwrap_err();
+    /// assert!(err.is_closed()); // a blocking send would have panicked
+    /// ```
     pub fn is_closed(&self) -> bool {
         matches!(self, TrySendError::Closed(_))
     }
@@ -70,6 +110,18 @@ impl<T> std::fmt::Display for TrySendError<T> {
 impl<T> std::error::Error for TrySendError<T> {}
 
 /// Why a non-blocking receive got nothing.
+///
+/// # Examples
+///
+/// ```
+/// use gort::TryRecvError;
+///
+/// let c = gort::chan::<i32>(1);
+/// assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
+/// c.close();
+/// assert_eq!(c.try_recv(), Err(TryRecvError::Closed));
+/// assert_eq!(TryRecvError::Closed.to_string(), "receiving on a closed channel");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TryRecvError {
     /// No value is ready and the channel is open.

@@ -22,11 +22,42 @@ use std::sync::Arc;
 
 /// A channel: a shared, cloneable handle like Go's `chan T` value. Methods take `&self`.
 /// `Chan::nil()` is Go's nil channel: sends and receives block forever, close panics.
+///
+/// # Examples
+///
+/// ```
+/// gort::run(|| {
+///     let c = gort::chan::<i32>(1);
+///     let d = c.clone(); // the same channel, as when a Go channel value is copied
+///     assert_eq!(c, d);
+///     d.send(1);
+///     assert_eq!(c.recv(), Some(1));
+///     assert_ne!(c, gort::chan(1)); // another channel
+///     assert_eq!(gort::Chan::<i32>::default(), gort::Chan::nil()); // the zero value is nil
+/// });
+/// ```
 pub struct Chan<T> {
     c: Option<Arc<HChan<T>>>,
 }
 
 /// Makes a channel with `cap` buffer slots (0: unbuffered, a rendezvous). Go's `make(chan T, n)`.
+///
+/// # Examples
+///
+/// ```
+/// gort::run(|| {
+///     // Unbuffered: a send waits for a receiver.
+///     let c = gort::chan::<&str>(0);
+///     let tx = c.clone();
+///     gort::go(move || tx.send("ping"));
+///     assert_eq!(c.recv(), Some("ping"));
+///     // Buffered: sends complete at once while there is room.
+///     let b = gort::chan::<i32>(2);
+///     b.send(1);
+///     b.send(2);
+///     assert_eq!((b.len(), b.cap()), (2, 2));
+/// });
+/// ```
 pub fn chan<T: Send>(cap: usize) -> Chan<T> {
     Chan {
         c: Some(Arc::new(HChan::new(cap))),
@@ -93,31 +124,102 @@ fn block_forever(reason: WaitReason) -> ! {
 
 impl<T> Chan<T> {
     /// The nil channel.
+    ///
+    /// # Examples
+    ///
+    /// A nil channel is never ready, so in a select it disables its arm:
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let off = gort::Chan::<i32>::nil();
+    ///     let on = gort::chan::<i32>(1);
+    ///     on.send(1);
+    ///     let v = gort::select! {
+    ///         recv(off) -> v => v,
+    ///         recv(on) -> v => v,
+    ///     };
+    ///     assert_eq!(v, Some(1));
+    ///     assert!(off.try_send(2).unwrap_err().is_full()); // a send would block forever
+    /// });
+    /// ```
     pub const fn nil() -> Chan<T> {
         Chan { c: None }
     }
 
     /// Whether this is the nil channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(gort::Chan::<i32>::nil().is_nil());
+    /// assert!(gort::Chan::<i32>::default().is_nil());
+    /// assert!(!gort::chan::<i32>(0).is_nil());
+    /// ```
     pub fn is_nil(&self) -> bool {
         self.c.is_none()
     }
 
     /// Buffered values (Go's `len(c)`; 0 for nil).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(3);
+    ///     c.send(1);
+    ///     c.send(2);
+    ///     assert_eq!(c.len(), 2);
+    ///     c.recv();
+    ///     assert_eq!(c.len(), 1);
+    ///     assert_eq!(gort::Chan::<i32>::nil().len(), 0);
+    /// });
+    /// ```
     pub fn len(&self) -> usize {
         self.c.as_ref().map_or(0, |c| c.len())
     }
 
     /// Whether no values are buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let c = gort::chan::<i32>(1);
+    /// assert!(c.is_empty());
+    /// c.try_send(1).unwrap();
+    /// assert!(!c.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// Buffer capacity (Go's `cap(c)`; 0 for nil).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(gort::chan::<i32>(8).cap(), 8);
+    /// assert_eq!(gort::chan::<i32>(0).cap(), 0); // unbuffered
+    /// assert_eq!(gort::Chan::<i32>::nil().cap(), 0);
+    /// ```
     pub fn cap(&self) -> usize {
         self.c.as_ref().map_or(0, |c| c.cap())
     }
 
     /// Whether the channel has been closed (a snapshot; Go has no such query, use with care).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(1);
+    ///     c.send(1);
+    ///     assert!(!c.is_closed());
+    ///     c.close();
+    ///     assert!(c.is_closed()); // closed, though a value is still buffered
+    ///     assert_eq!(c.recv(), Some(1));
+    ///     assert!(!gort::Chan::<i32>::nil().is_closed());
+    /// });
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.c.as_ref().is_some_and(|c| c.is_closed())
     }
@@ -129,6 +231,21 @@ impl<T: Send> Chan<T> {
     /// # Panics
     /// "send on closed channel" if the channel is or becomes closed while waiting; if it must
     /// wait outside a goroutine. On a nil channel, blocks forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(0);
+    ///     let rx = c.clone();
+    ///     let h = gort::go(move || rx.recv());
+    ///     c.send(7); // parks until the goroutine receives
+    ///     assert_eq!(h.join().unwrap(), Some(7));
+    ///     c.close();
+    ///     let err = std::panic::catch_unwind(|| c.send(8)).unwrap_err();
+    ///     assert_eq!(err.downcast_ref::<&str>(), Some(&"send on closed channel"));
+    /// });
+    /// ```
     #[track_caller]
     pub fn send(&self, v: T) {
         match &self.c {
@@ -142,6 +259,21 @@ impl<T: Send> Chan<T> {
     ///
     /// # Panics
     /// If it must wait outside a goroutine. On a nil channel, blocks forever.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(2);
+    ///     c.send(1);
+    ///     c.send(2);
+    ///     c.close();
+    ///     assert_eq!(c.recv(), Some(1)); // buffered values are still delivered after close
+    ///     assert_eq!(c.recv(), Some(2));
+    ///     assert_eq!(c.recv(), None); // closed and drained: Go's `ok == false`
+    ///     assert_eq!(c.recv(), None);
+    /// });
+    /// ```
     #[track_caller]
     pub fn recv(&self) -> Option<T> {
         match &self.c {
@@ -154,6 +286,18 @@ impl<T: Send> Chan<T> {
     ///
     /// # Errors
     /// `Full(v)` if the send would block (always, on nil); `Closed(v)` if the channel is closed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::TrySendError;
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// assert_eq!(c.try_send(1), Ok(()));
+    /// assert_eq!(c.try_send(2), Err(TrySendError::Full(2))); // the buffer is full
+    /// c.close();
+    /// assert_eq!(c.try_send(3), Err(TrySendError::Closed(3)));
+    /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         match &self.c {
             Some(c) => c.try_send(v),
@@ -165,6 +309,19 @@ impl<T: Send> Chan<T> {
     ///
     /// # Errors
     /// `Empty` if the receive would block (always, on nil); `Closed` once closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::TryRecvError;
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// assert_eq!(c.try_recv(), Err(TryRecvError::Empty));
+    /// c.try_send(1).unwrap();
+    /// c.close();
+    /// assert_eq!(c.try_recv(), Ok(1)); // drains the buffer first
+    /// assert_eq!(c.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         match &self.c {
             Some(c) => c.try_recv(),
@@ -176,6 +333,22 @@ impl<T: Send> Chan<T> {
     ///
     /// # Panics
     /// "close of nil channel"; "close of closed channel".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::panic::catch_unwind;
+    ///
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(0);
+    ///     let rx = c.clone();
+    ///     let h = gort::go(move || rx.recv()); // nothing is ever sent
+    ///     c.close(); // wakes the receiver with `None`
+    ///     assert_eq!(h.join().unwrap(), None);
+    ///     assert!(catch_unwind(|| c.close()).is_err()); // "close of closed channel"
+    ///     assert!(catch_unwind(|| gort::Chan::<i32>::nil().close()).is_err()); // "close of nil channel"
+    /// });
+    /// ```
     pub fn close(&self) {
         match &self.c {
             Some(c) => c.close(),
@@ -184,17 +357,66 @@ impl<T: Send> Chan<T> {
     }
 
     /// Directional views: a `Sender` (send, close) and a `Receiver` (recv).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<i32>(0).split();
+    ///     gort::go(move || {
+    ///         tx.send(1);
+    ///         tx.close();
+    ///     });
+    ///     assert_eq!(rx.recv(), Some(1));
+    ///     assert_eq!(rx.recv(), None);
+    /// });
+    /// ```
     pub fn split(self) -> (Sender<T>, Receiver<T>) {
         (Sender { c: self.clone() }, Receiver { c: self })
     }
 
     /// Iterates received values until the channel is closed and drained (Go's `for v := range c`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let c = gort::chan::<i32>(0);
+    ///     let tx = c.clone();
+    ///     gort::go(move || {
+    ///         for i in 1..=3 {
+    ///             tx.send(i);
+    ///         }
+    ///         tx.close(); // ends the receiver's loop
+    ///     });
+    ///     let got: Vec<i32> = c.iter().collect();
+    ///     assert_eq!(got, [1, 2, 3]);
+    /// });
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         Iter { c: self }
     }
 }
 
 /// Iterator over received values; ends when the channel is closed and drained.
+///
+/// # Examples
+///
+/// ```
+/// gort::run(|| {
+///     let c = gort::chan::<i32>(3);
+///     for i in 1..=3 {
+///         c.send(i);
+///     }
+///     c.close();
+///     let mut sum = 0;
+///     for v in &c {
+///         // Go's `for v := range c`
+///         sum += v;
+///     }
+///     assert_eq!(sum, 6);
+/// });
+/// ```
 pub struct Iter<'a, T> {
     c: &'a Chan<T>,
 }
@@ -216,6 +438,23 @@ impl<'a, T: Send> IntoIterator for &'a Chan<T> {
 }
 
 /// The send-only view of a channel (Go's `chan<- T`).
+///
+/// # Examples
+///
+/// ```
+/// fn produce(tx: gort::Sender<i32>) {
+///     for i in 0..3 {
+///         tx.send(i);
+///     }
+///     tx.close();
+/// }
+///
+/// gort::run(|| {
+///     let (tx, rx) = gort::chan::<i32>(0).split();
+///     gort::go(move || produce(tx));
+///     assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
+/// });
+/// ```
 pub struct Sender<T> {
     c: Chan<T>,
 }
@@ -234,6 +473,16 @@ impl<T> std::fmt::Debug for Sender<T> {
 
 impl<T: Send> Sender<T> {
     /// See [`Chan::send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<&str>(1).split();
+    ///     tx.send("hello");
+    ///     assert_eq!(rx.recv(), Some("hello"));
+    /// });
+    /// ```
     #[track_caller]
     pub fn send(&self, v: T) {
         self.c.send(v)
@@ -242,28 +491,93 @@ impl<T: Send> Sender<T> {
     ///
     /// # Errors
     /// As [`Chan::try_send`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<String>(1).split();
+    /// assert!(tx.try_send("a".to_string()).is_ok());
+    /// let err = tx.try_send("b".to_string()).unwrap_err(); // full: the value comes back
+    /// assert_eq!(err.into_inner(), "b");
+    /// assert_eq!(rx.try_recv().as_deref(), Ok("a"));
+    /// ```
     pub fn try_send(&self, v: T) -> Result<(), TrySendError<T>> {
         self.c.try_send(v)
     }
     /// See [`Chan::close`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<i32>(1).split();
+    ///     tx.send(1);
+    ///     tx.close();
+    ///     assert_eq!(rx.recv(), Some(1));
+    ///     assert_eq!(rx.recv(), None);
+    /// });
+    /// ```
     pub fn close(&self) {
         self.c.close()
     }
     /// Buffered values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<i32>(2).split();
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(tx.len(), 1);
+    /// assert_eq!(rx.len(), 1); // one channel behind both views
+    /// ```
     pub fn len(&self) -> usize {
         self.c.len()
     }
     /// Whether no values are buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = gort::chan::<i32>(1).split();
+    /// assert!(tx.is_empty());
+    /// tx.try_send(1).unwrap();
+    /// assert!(!tx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.c.is_empty()
     }
     /// Buffer capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, _rx) = gort::chan::<i32>(4).split();
+    /// assert_eq!(tx.cap(), 4);
+    /// ```
     pub fn cap(&self) -> usize {
         self.c.cap()
     }
 }
 
 /// The receive-only view of a channel (Go's `<-chan T`).
+///
+/// # Examples
+///
+/// ```
+/// fn sum(rx: gort::Receiver<i32>) -> i32 {
+///     rx.iter().sum()
+/// }
+///
+/// gort::run(|| {
+///     let (tx, rx) = gort::chan::<i32>(0).split();
+///     let h = gort::go(move || sum(rx));
+///     for i in 1..=4 {
+///         tx.send(i);
+///     }
+///     tx.close();
+///     assert_eq!(h.join().unwrap(), 10);
+/// });
+/// ```
 pub struct Receiver<T> {
     c: Chan<T>,
 }
@@ -282,6 +596,16 @@ impl<T> std::fmt::Debug for Receiver<T> {
 
 impl<T: Send> Receiver<T> {
     /// See [`Chan::recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<i32>(0).split();
+    ///     gort::go(move || tx.send(5));
+    ///     assert_eq!(rx.recv(), Some(5)); // parks until the goroutine sends
+    /// });
+    /// ```
     #[track_caller]
     pub fn recv(&self) -> Option<T> {
         self.c.recv()
@@ -290,22 +614,76 @@ impl<T: Send> Receiver<T> {
     ///
     /// # Errors
     /// As [`Chan::try_recv`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::TryRecvError;
+    ///
+    /// let (tx, rx) = gort::chan::<i32>(1).split();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    /// tx.try_send(1).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(1));
+    /// tx.close();
+    /// assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    /// ```
     pub fn try_recv(&self) -> Result<T, TryRecvError> {
         self.c.try_recv()
     }
     /// Iterates until closed and drained.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<char>(3).split();
+    ///     for ch in ['g', 'o', '!'] {
+    ///         tx.send(ch);
+    ///     }
+    ///     tx.close();
+    ///     assert_eq!(rx.iter().collect::<String>(), "go!");
+    /// });
+    /// ```
     pub fn iter(&self) -> Iter<'_, T> {
         self.c.iter()
     }
     /// Buffered values.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<i32>(2).split();
+    /// tx.try_send(1).unwrap();
+    /// tx.try_send(2).unwrap();
+    /// assert_eq!(rx.len(), 2);
+    /// rx.try_recv().unwrap();
+    /// assert_eq!(rx.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.c.len()
     }
     /// Whether no values are buffered.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (tx, rx) = gort::chan::<i32>(1).split();
+    /// tx.try_send(1).unwrap();
+    /// assert!(!rx.is_empty());
+    /// rx.try_recv().unwrap();
+    /// assert!(rx.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.c.is_empty()
     }
     /// Buffer capacity.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (_tx, rx) = gort::chan::<i32>(0).split();
+    /// assert_eq!(rx.cap(), 0); // unbuffered
+    /// ```
     pub fn cap(&self) -> usize {
         self.c.cap()
     }

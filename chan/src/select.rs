@@ -27,6 +27,28 @@ use gort_runtime::rt::{
 use std::mem::MaybeUninit;
 
 /// What polling an arm with its channel locked found.
+///
+/// # Examples
+///
+/// ```
+/// use gort::select::{Arm, Poll, RecvArm, SendArm};
+///
+/// let c = gort::chan::<i32>(0);
+/// let mut arm = SendArm::new(&c, 1);
+/// let other = RecvArm::new(&c);
+/// let (_, lock) = other.chan().unwrap(); // `c`'s lock: any arm on `c` gives it
+/// lock.lock();
+/// // SAFETY: `c`'s lock is held.
+/// let before = unsafe { arm.poll() }; // unbuffered, no receiver waiting
+/// lock.unlock();
+/// assert!(matches!(before, Poll::NotReady));
+/// c.close();
+/// lock.lock();
+/// // SAFETY: as above.
+/// let after = unsafe { arm.poll() }; // selectgo turns this into a panic
+/// lock.unlock();
+/// assert!(matches!(after, Poll::SendOnClosed));
+/// ```
 pub enum Poll {
     /// Not ready.
     NotReady,
@@ -41,29 +63,337 @@ pub enum Poll {
 /// # Safety
 /// `chan` must return the same channel every time, and `enqueue` must put the sudog on that
 /// channel's queue with `elem` pointing at storage that lives as long as the arm.
+///
+/// # Examples
+///
+/// Arms are built by `select!` and [`Select`](crate::Select); implementing the trait takes the
+/// runtime's lock and sudog types. This wrapper logs the calls [`selectgo`] makes while it waits
+/// on two channels and a goroutine sends on the second:
+///
+/// ```
+/// use gort::select::{selectgo, Arm, Poll, RecvArm};
+/// use gort_runtime::rt::{RawLock, Sudog};
+/// use std::sync::{Arc, Mutex};
+///
+/// // Forwards every call to `inner` and logs the calls that selectgo makes.
+/// struct Traced<A> {
+///     inner: A,
+///     log: Arc<Mutex<Vec<&'static str>>>,
+/// }
+///
+/// impl<A> Traced<A> {
+///     fn note(&self, call: &'static str) {
+///         self.log.lock().unwrap().push(call);
+///     }
+/// }
+///
+/// // SAFETY: every call is forwarded to `inner`, which keeps the contract.
+/// unsafe impl<A: Arm> Arm for Traced<A> {
+///     fn chan(&self) -> Option<(usize, &RawLock)> {
+///         self.inner.chan()
+///     }
+///     unsafe fn poll(&mut self) -> Poll {
+///         self.note("poll");
+///         unsafe { self.inner.poll() }
+///     }
+///     unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+///         self.note("enqueue");
+///         unsafe { self.inner.enqueue(sg) }
+///     }
+///     unsafe fn remove(&mut self, sg: *mut Sudog) {
+///         self.note("remove");
+///         unsafe { self.inner.remove(sg) }
+///     }
+///     unsafe fn woke(&mut self, success: bool) -> bool {
+///         self.note("woke");
+///         unsafe { self.inner.woke(success) }
+///     }
+///     fn fire(&mut self) {
+///         self.inner.fire()
+///     }
+///     fn spent(&self) -> bool {
+///         self.inner.spent()
+///     }
+/// }
+///
+/// gort::run(|| {
+///     let (a, b) = (gort::chan::<i32>(0), gort::chan::<i32>(0));
+///     let (log_a, log_b) = (Arc::default(), Arc::default());
+///     let mut arm_a = Traced { inner: RecvArm::new(&a), log: Arc::clone(&log_a) };
+///     let mut arm_b = Traced { inner: RecvArm::new(&b), log: Arc::clone(&log_b) };
+///     let (tx, seen) = (b.clone(), Arc::clone(&log_b));
+///     gort::go(move || {
+///         while !seen.lock().unwrap().contains(&"enqueue") {
+///             gort::runtime::gosched();
+///         }
+///         tx.send(7);
+///     });
+///     let i = selectgo(&mut [&mut arm_a, &mut arm_b], &mut [0; 2], &mut [0; 2], true);
+///     assert_eq!(i, Some(1));
+///     // Pass 1 polled both arms, pass 2 queued both, the sender chose `b`, pass 3 dequeued `a`.
+///     assert_eq!(*log_a.lock().unwrap(), ["poll", "enqueue", "remove"]);
+///     assert_eq!(*log_b.lock().unwrap(), ["poll", "enqueue", "woke"]);
+///     arm_b.fire();
+///     assert_eq!(arm_b.inner.into_outcome(), Some(Some(7)));
+/// });
+/// ```
 pub unsafe trait Arm {
     /// The channel's identity (hchan address) and lock; `None` for a nil channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{Arm, RecvArm, SendArm};
+    ///
+    /// fn id(arm: &dyn Arm) -> Option<usize> {
+    ///     arm.chan().map(|(addr, _lock)| addr)
+    /// }
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// let (recv, send) = (RecvArm::new(&c), SendArm::new(&c, 1));
+    /// assert!(id(&recv).is_some());
+    /// assert_eq!(id(&recv), id(&send)); // one channel, one identity and lock
+    /// assert_eq!(id(&RecvArm::new(&gort::Chan::<i32>::nil())), None);
+    /// ```
     fn chan(&self) -> Option<(usize, &RawLock)>;
     /// Tries the operation now.
     ///
     /// # Safety
     /// The channel lock must be held.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{Arm, Poll, RecvArm};
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// c.try_send(5).unwrap();
+    /// let mut arm = RecvArm::new(&c);
+    /// let other = RecvArm::new(&c);
+    /// let (_, lock) = other.chan().unwrap(); // `c`'s lock
+    /// lock.lock();
+    /// // SAFETY: `c`'s lock is held.
+    /// let p = unsafe { arm.poll() };
+    /// lock.unlock();
+    /// assert!(matches!(p, Poll::Ready(None))); // took the buffered value; no G to wake
+    /// arm.fire();
+    /// assert_eq!(arm.into_outcome(), Some(Some(5)));
+    /// ```
     unsafe fn poll(&mut self) -> Poll;
     /// Enqueues `sg` (filled by the caller but for `elem`) on the channel.
     ///
     /// # Safety
     /// The channel lock must be held; `sg` is on no queue.
+    ///
+    /// # Examples
+    ///
+    /// [`selectgo`] enqueues every arm when none is ready, then parks. `Traced` is the logging
+    /// wrapper of the [`Arm`] example; a goroutine sends on `b` once its arm is queued:
+    ///
+    /// ```
+    /// use gort::select::{selectgo, RecvArm};
+    /// use std::sync::Arc;
+    /// # use gort::select::{Arm, Poll};
+    /// # use gort_runtime::rt::{RawLock, Sudog};
+    /// # use std::sync::Mutex;
+    /// #
+    /// # // Forwards every call to `inner` and logs the calls that selectgo makes.
+    /// # struct Traced<A> {
+    /// #     inner: A,
+    /// #     log: Arc<Mutex<Vec<&'static str>>>,
+    /// # }
+    /// #
+    /// # impl<A> Traced<A> {
+    /// #     fn note(&self, call: &'static str) {
+    /// #         self.log.lock().unwrap().push(call);
+    /// #     }
+    /// # }
+    /// #
+    /// # // SAFETY: every call is forwarded to `inner`, which keeps the contract.
+    /// # unsafe impl<A: Arm> Arm for Traced<A> {
+    /// #     fn chan(&self) -> Option<(usize, &RawLock)> {
+    /// #         self.inner.chan()
+    /// #     }
+    /// #     unsafe fn poll(&mut self) -> Poll {
+    /// #         self.note("poll");
+    /// #         unsafe { self.inner.poll() }
+    /// #     }
+    /// #     unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+    /// #         self.note("enqueue");
+    /// #         unsafe { self.inner.enqueue(sg) }
+    /// #     }
+    /// #     unsafe fn remove(&mut self, sg: *mut Sudog) {
+    /// #         self.note("remove");
+    /// #         unsafe { self.inner.remove(sg) }
+    /// #     }
+    /// #     unsafe fn woke(&mut self, success: bool) -> bool {
+    /// #         self.note("woke");
+    /// #         unsafe { self.inner.woke(success) }
+    /// #     }
+    /// #     fn fire(&mut self) {
+    /// #         self.inner.fire()
+    /// #     }
+    /// #     fn spent(&self) -> bool {
+    /// #         self.inner.spent()
+    /// #     }
+    /// # }
+    ///
+    /// gort::run(|| {
+    ///     let (a, b) = (gort::chan::<i32>(0), gort::chan::<i32>(0));
+    ///     let (log_a, log_b) = (Arc::default(), Arc::default());
+    ///     let mut arm_a = Traced { inner: RecvArm::new(&a), log: Arc::clone(&log_a) };
+    ///     let mut arm_b = Traced { inner: RecvArm::new(&b), log: Arc::clone(&log_b) };
+    ///     let (tx, seen) = (b.clone(), Arc::clone(&log_b));
+    ///     gort::go(move || {
+    ///         while !seen.lock().unwrap().contains(&"enqueue") {
+    ///             gort::runtime::gosched();
+    ///         }
+    ///         tx.send(7);
+    ///     });
+    ///     let i = selectgo(&mut [&mut arm_a, &mut arm_b], &mut [0; 2], &mut [0; 2], true);
+    ///     assert_eq!(i, Some(1));
+    ///     assert!(log_a.lock().unwrap().contains(&"enqueue"));
+    ///     assert!(log_b.lock().unwrap().contains(&"enqueue"));
+    /// });
+    /// ```
     unsafe fn enqueue(&mut self, sg: *mut Sudog);
     /// Removes a losing sudog from the channel's queue, if still there.
     ///
     /// # Safety
     /// The channel lock must be held; `sg` was enqueued by `enqueue`.
+    ///
+    /// # Examples
+    ///
+    /// After the wake-up, [`selectgo`] removes the losing arms' sudogs; the winner's was already
+    /// dequeued by its waker. `Traced` is the logging wrapper of the [`Arm`] example:
+    ///
+    /// ```
+    /// use gort::select::{selectgo, RecvArm};
+    /// use std::sync::Arc;
+    /// # use gort::select::{Arm, Poll};
+    /// # use gort_runtime::rt::{RawLock, Sudog};
+    /// # use std::sync::Mutex;
+    /// #
+    /// # // Forwards every call to `inner` and logs the calls that selectgo makes.
+    /// # struct Traced<A> {
+    /// #     inner: A,
+    /// #     log: Arc<Mutex<Vec<&'static str>>>,
+    /// # }
+    /// #
+    /// # impl<A> Traced<A> {
+    /// #     fn note(&self, call: &'static str) {
+    /// #         self.log.lock().unwrap().push(call);
+    /// #     }
+    /// # }
+    /// #
+    /// # // SAFETY: every call is forwarded to `inner`, which keeps the contract.
+    /// # unsafe impl<A: Arm> Arm for Traced<A> {
+    /// #     fn chan(&self) -> Option<(usize, &RawLock)> {
+    /// #         self.inner.chan()
+    /// #     }
+    /// #     unsafe fn poll(&mut self) -> Poll {
+    /// #         self.note("poll");
+    /// #         unsafe { self.inner.poll() }
+    /// #     }
+    /// #     unsafe fn enqueue(&mut self, sg: *mut Sudog) {
+    /// #         self.note("enqueue");
+    /// #         unsafe { self.inner.enqueue(sg) }
+    /// #     }
+    /// #     unsafe fn remove(&mut self, sg: *mut Sudog) {
+    /// #         self.note("remove");
+    /// #         unsafe { self.inner.remove(sg) }
+    /// #     }
+    /// #     unsafe fn woke(&mut self, success: bool) -> bool {
+    /// #         self.note("woke");
+    /// #         unsafe { self.inner.woke(success) }
+    /// #     }
+    /// #     fn fire(&mut self) {
+    /// #         self.inner.fire()
+    /// #     }
+    /// #     fn spent(&self) -> bool {
+    /// #         self.inner.spent()
+    /// #     }
+    /// # }
+    ///
+    /// gort::run(|| {
+    ///     let (a, b) = (gort::chan::<i32>(0), gort::chan::<i32>(0));
+    ///     let (log_a, log_b) = (Arc::default(), Arc::default());
+    ///     let mut arm_a = Traced { inner: RecvArm::new(&a), log: Arc::clone(&log_a) };
+    ///     let mut arm_b = Traced { inner: RecvArm::new(&b), log: Arc::clone(&log_b) };
+    ///     let (tx, seen) = (b.clone(), Arc::clone(&log_b));
+    ///     gort::go(move || {
+    ///         while !seen.lock().unwrap().contains(&"enqueue") {
+    ///             gort::runtime::gosched();
+    ///         }
+    ///         tx.send(7);
+    ///     });
+    ///     let i = selectgo(&mut [&mut arm_a, &mut arm_b], &mut [0; 2], &mut [0; 2], true);
+    ///     assert_eq!(i, Some(1));
+    ///     assert!(log_a.lock().unwrap().contains(&"remove")); // lost
+    ///     assert!(!log_b.lock().unwrap().contains(&"remove")); // won
+    /// });
+    /// ```
     unsafe fn remove(&mut self, sg: *mut Sudog);
     /// Records the outcome of a wake-up on this arm. Returns false for a send woken by close.
-    fn woke(&mut self, success: bool) -> bool;
+    ///
+    /// # Safety
+    /// `success` may be true only if a peer completed this arm's operation through its
+    /// sudog: a sender copied a value into a receive arm's slot, or a receiver took a send
+    /// arm's value. A receive arm told `true` without a value would later read an
+    /// uninitialised slot.
+    ///
+    /// # Examples
+    ///
+    /// `selectgo` calls it on the arm whose wake-up ended the wait; `false` means `close` did it:
+    ///
+    /// ```
+    /// use gort::select::{Arm, RecvArm, SendArm};
+    ///
+    /// let c = gort::chan::<i32>(0);
+    /// let mut recv = RecvArm::new(&c);
+    /// // SAFETY: `false` claims no hand-off.
+    /// assert!(unsafe { recv.woke(false) }); // a receive completes, seeing the channel closed
+    /// recv.fire();
+    /// assert_eq!(recv.into_outcome(), Some(None));
+    /// let mut send = SendArm::new(&c, 1);
+    /// // SAFETY: as above.
+    /// assert!(!unsafe { send.woke(false) }); // a send panics "send on closed channel"
+    /// ```
+    unsafe fn woke(&mut self, success: bool) -> bool;
     /// Marks this arm as the chosen one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, Arm, RecvArm};
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// c.try_send(3).unwrap();
+    /// let mut arm = RecvArm::new(&c);
+    /// assert_eq!(selectgo(&mut [&mut arm], &mut [0], &mut [0], false), Some(0));
+    /// assert_eq!(arm.into_outcome(), None); // not marked: reads as "another arm won"
+    /// let mut arm = RecvArm::new(&c);
+    /// c.try_send(4).unwrap();
+    /// assert_eq!(selectgo(&mut [&mut arm], &mut [0], &mut [0], false), Some(0));
+    /// arm.fire();
+    /// assert_eq!(arm.into_outcome(), Some(Some(4)));
+    /// ```
     fn fire(&mut self);
     /// Whether the arm can never fire again (a send arm whose value was sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, Arm, RecvArm, SendArm};
+    ///
+    /// let c = gort::chan::<i32>(1);
+    /// let mut send = SendArm::new(&c, 1);
+    /// assert!(!send.spent());
+    /// assert_eq!(selectgo(&mut [&mut send], &mut [0], &mut [0], false), Some(0));
+    /// assert!(send.spent()); // the value is in `c`'s buffer
+    /// assert!(!RecvArm::new(&c).spent()); // a receive arm can always fire again
+    /// assert_eq!(c.try_recv(), Ok(1));
+    /// ```
     fn spent(&self) -> bool {
         false
     }
@@ -82,15 +412,48 @@ unsafe impl Arm for NilArm {
     }
     unsafe fn enqueue(&mut self, _sg: *mut Sudog) {}
     unsafe fn remove(&mut self, _sg: *mut Sudog) {}
-    fn woke(&mut self, _success: bool) -> bool {
+    unsafe fn woke(&mut self, _success: bool) -> bool {
         true
     }
     fn fire(&mut self) {}
 }
 
 /// A channel usable in a select arm: `Chan<T>`, `Sender<T>`, `Receiver<T>`, or a reference.
+///
+/// # Examples
+///
+/// ```
+/// use gort::select::SelectChan;
+///
+/// // Takes a value if one is ready, from a `Chan`, a `Receiver` or a reference to either.
+/// fn poll_one(c: impl SelectChan<i32>) -> Option<i32> {
+///     gort::select! {
+///         recv(c) -> v => v,
+///         default => None,
+///     }
+/// }
+///
+/// let c = gort::chan::<i32>(2);
+/// let (tx, rx) = c.clone().split();
+/// tx.try_send(1).unwrap();
+/// tx.try_send(2).unwrap();
+/// assert_eq!(poll_one(&rx), Some(1));
+/// assert_eq!(poll_one(c), Some(2));
+/// assert_eq!(poll_one(rx), None);
+/// ```
 pub trait SelectChan<T> {
     /// The channel.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::SelectChan;
+    ///
+    /// let c = gort::chan::<i32>(0);
+    /// let (tx, rx) = c.clone().split();
+    /// assert_eq!(tx.as_chan(), &c);
+    /// assert_eq!(rx.as_chan(), &c); // both views are the same channel
+    /// ```
     fn as_chan(&self) -> &Chan<T>;
 }
 
@@ -128,6 +491,24 @@ enum ArmState {
 }
 
 /// A receive arm: `recv(c) -> v`.
+///
+/// # Examples
+///
+/// What `recv(c) -> v` in [`select!`](crate::select!) builds:
+///
+/// ```
+/// use gort::select::{selectgo, Arm, RecvArm};
+///
+/// gort::run(|| {
+///     let c = gort::chan::<&str>(1);
+///     c.send("hi");
+///     let mut arm = RecvArm::new(&c);
+///     let i = selectgo(&mut [&mut arm], &mut [0], &mut [0], true);
+///     assert_eq!(i, Some(0));
+///     arm.fire();
+///     assert_eq!(arm.into_outcome(), Some(Some("hi")));
+/// });
+/// ```
 pub struct RecvArm<'a, T> {
     c: Option<&'a HChan<T>>,
     slot: MaybeUninit<T>,
@@ -137,6 +518,22 @@ pub struct RecvArm<'a, T> {
 
 impl<'a, T: Send> RecvArm<'a, T> {
     /// An arm receiving from `c`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, RecvArm};
+    ///
+    /// gort::run(|| {
+    ///     let (tx, rx) = gort::chan::<i32>(1).split();
+    ///     tx.send(1);
+    ///     let nil = gort::Chan::<i32>::nil();
+    ///     let mut from_nil = RecvArm::new(&nil); // never ready
+    ///     let mut from_rx = RecvArm::new(&rx); // any `SelectChan`
+    ///     let i = selectgo(&mut [&mut from_nil, &mut from_rx], &mut [0; 2], &mut [0; 2], true);
+    ///     assert_eq!(i, Some(1));
+    /// });
+    /// ```
     pub fn new<C: SelectChan<T> + ?Sized>(c: &'a C) -> Self {
         RecvArm {
             c: c.as_chan().c.as_deref(),
@@ -148,6 +545,23 @@ impl<'a, T: Send> RecvArm<'a, T> {
 
     /// `Some(received)` if this arm was chosen (`received` is `None` if the channel was
     /// closed), `None` if another arm was.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, Arm, RecvArm};
+    ///
+    /// gort::run(|| {
+    ///     let (a, b) = (gort::chan::<i32>(1), gort::chan::<i32>(1));
+    ///     b.close();
+    ///     let (mut ra, mut rb) = (RecvArm::new(&a), RecvArm::new(&b));
+    ///     let i = selectgo(&mut [&mut ra, &mut rb], &mut [0; 2], &mut [0; 2], true);
+    ///     assert_eq!(i, Some(1)); // only the closed channel is ready
+    ///     rb.fire();
+    ///     assert_eq!(ra.into_outcome(), None); // not chosen
+    ///     assert_eq!(rb.into_outcome(), Some(None)); // chosen; the channel was closed
+    /// });
+    /// ```
     pub fn into_outcome(mut self) -> Option<Option<T>> {
         self.take()
     }
@@ -212,7 +626,7 @@ unsafe impl<T: Send> Arm for RecvArm<'_, T> {
         unsafe { self.c.expect("remove of a nil arm").remove_recv(sg) }
     }
 
-    fn woke(&mut self, success: bool) -> bool {
+    unsafe fn woke(&mut self, success: bool) -> bool {
         self.state = if success {
             ArmState::Done
         } else {
@@ -227,6 +641,23 @@ unsafe impl<T: Send> Arm for RecvArm<'_, T> {
 }
 
 /// A send arm: `send(c, v)`. The value is dropped if another arm is chosen.
+///
+/// # Examples
+///
+/// What `send(c, v)` in [`select!`](crate::select!) builds:
+///
+/// ```
+/// use gort::select::{selectgo, Arm, SendArm};
+///
+/// gort::run(|| {
+///     let c = gort::chan::<String>(1);
+///     let mut arm = SendArm::new(&c, "hi".to_string());
+///     assert_eq!(selectgo(&mut [&mut arm], &mut [0], &mut [0], true), Some(0));
+///     arm.fire();
+///     assert_eq!(arm.into_outcome(), Some(()));
+///     assert_eq!(c.recv().as_deref(), Some("hi"));
+/// });
+/// ```
 pub struct SendArm<'a, T> {
     c: Option<&'a HChan<T>>,
     val: MaybeUninit<T>,
@@ -236,6 +667,20 @@ pub struct SendArm<'a, T> {
 
 impl<'a, T: Send> SendArm<'a, T> {
     /// An arm sending `v` on `c`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, SendArm};
+    /// use std::sync::Arc;
+    ///
+    /// let v = Arc::new(0);
+    /// let c = gort::chan::<Arc<i32>>(0); // unbuffered, no receiver: never ready
+    /// let mut arm = SendArm::new(&c, Arc::clone(&v));
+    /// assert_eq!(selectgo(&mut [&mut arm], &mut [0], &mut [0], false), None);
+    /// drop(arm); // the value was not sent, so the arm drops it
+    /// assert_eq!(Arc::strong_count(&v), 1);
+    /// ```
     pub fn new<C: SelectChan<T> + ?Sized>(c: &'a C, v: T) -> Self {
         SendArm {
             c: c.as_chan().c.as_deref(),
@@ -246,6 +691,21 @@ impl<'a, T: Send> SendArm<'a, T> {
     }
 
     /// `Some(())` if this arm was chosen (the value was sent).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::select::{selectgo, Arm, SendArm};
+    ///
+    /// let (a, b) = (gort::chan::<i32>(1), gort::chan::<i32>(0));
+    /// let (mut sa, mut sb) = (SendArm::new(&a, 1), SendArm::new(&b, 2));
+    /// let i = selectgo(&mut [&mut sa, &mut sb], &mut [0; 2], &mut [0; 2], false);
+    /// assert_eq!(i, Some(0)); // `b` has no room and no receiver
+    /// sa.fire();
+    /// assert_eq!(sa.into_outcome(), Some(()));
+    /// assert_eq!(sb.into_outcome(), None); // not sent
+    /// assert_eq!(a.try_recv(), Ok(1));
+    /// ```
     pub fn into_outcome(self) -> Option<()> {
         self.fired.then_some(())
     }
@@ -305,7 +765,7 @@ unsafe impl<T: Send> Arm for SendArm<'_, T> {
         unsafe { self.c.expect("remove of a nil arm").remove_send(sg) }
     }
 
-    fn woke(&mut self, success: bool) -> bool {
+    unsafe fn woke(&mut self, success: bool) -> bool {
         if success {
             // The receiver moved the value out of `val`.
             self.state = ArmState::Done;
@@ -364,12 +824,31 @@ unsafe fn selparkcommit(_gp: GPtr, arg: *mut ()) -> bool {
 
 /// Go's `selectgo`: picks one ready arm at random, or (if `block`) waits for one. Returns the
 /// chosen arm's index, or `None` if `!block` and nothing was ready. `pollorder` and
-/// `lockorder` are scratch space at least `arms.len()` long; `fired[i]` is set for the chosen
-/// arm.
+/// `lockorder` are scratch space at least `arms.len()` long. It does not mark the chosen arm:
+/// the caller calls its `fire`.
 ///
 /// # Panics
 /// "send on closed channel" if the chosen arm sends on a closed channel; if it must wait
 /// outside a goroutine.
+///
+/// # Examples
+///
+/// ```
+/// use gort::select::{selectgo, RecvArm, SendArm};
+///
+/// gort::run(|| {
+///     let (a, b) = (gort::chan::<i32>(0), gort::chan::<i32>(1));
+///     let mut recv_a = RecvArm::new(&a); // not ready: nobody sends on `a`
+///     let mut send_b = SendArm::new(&b, 1); // ready: `b` has room
+///     let (mut poll, mut lock) = ([0; 2], [0; 2]);
+///     let i = selectgo(&mut [&mut recv_a, &mut send_b], &mut poll, &mut lock, true);
+///     assert_eq!(i, Some(1));
+///     assert_eq!(b.recv(), Some(1));
+///     // Not blocking, nothing ready: no arm (Go's `default`).
+///     let mut recv_a = RecvArm::new(&a);
+///     assert_eq!(selectgo(&mut [&mut recv_a], &mut [0], &mut [0], false), None);
+/// });
+/// ```
 #[track_caller]
 pub fn selectgo(
     arms: &mut [&mut dyn Arm],
@@ -514,7 +993,8 @@ pub fn selectgo(
     }
     selunlock(arms, lockorder);
     let i = chosen.unwrap_or_else(|| gort_runtime::throw!("selectgo: bad wakeup"));
-    if !arms[i].woke(success) {
+    // SAFETY: `success` is the sudog's: true only if the peer completed the hand-off.
+    if !unsafe { arms[i].woke(success) } {
         panic!("send on closed channel");
     }
     Some(i)

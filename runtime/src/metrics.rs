@@ -6,6 +6,16 @@ use crate::sched::m::getm;
 use crate::sched::Sched;
 
 /// A snapshot of scheduler counters. Racy by nature; each field is individually exact.
+///
+/// # Examples
+/// ```
+/// gort::Builder::new().max_procs(2).run(|| {
+///     gort::go(|| ()).join().unwrap();
+///     let m: gort::Metrics = gort::runtime::metrics();
+///     assert_eq!(m.gomaxprocs, 2);
+///     assert_eq!(m.goroutines_created, 2); // main and the one above
+/// });
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Metrics {
@@ -68,6 +78,14 @@ pub(crate) fn read(sched: &Sched) -> Metrics {
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let h = gort::go(|| gort::runtime::metrics().goroutines);
+///     assert_eq!(h.join().unwrap(), 2); // main, waiting in join, and the caller
+/// });
+/// ```
 pub fn metrics() -> Metrics {
     let m = getm().unwrap_or_else(|| crate::sched::park::outside_goroutine("read runtime metrics"));
     read(m.sched)

@@ -59,6 +59,20 @@ use std::time::{Duration, Instant};
 
 /// Why a context is done: Go's `context.Canceled` and `context.DeadlineExceeded`, with Go's
 /// messages ("context canceled", "context deadline exceeded").
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, ContextError};
+///
+/// let (ctx, cancel) = context::with_cancel(&context::background());
+/// cancel.cancel();
+/// let err = ctx.err().unwrap();
+/// assert_eq!(err, ContextError::Canceled);
+/// assert_eq!(err.to_string(), "context canceled");
+/// let io: std::io::Error = ContextError::DeadlineExceeded.into(); // for `?` in I/O code
+/// assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ContextError {
     /// The context was cancelled (its `CancelFunc`, or an ancestor's, was called).
@@ -69,6 +83,15 @@ pub enum ContextError {
 
 impl ContextError {
     /// Whether this is a timeout (Go's `DeadlineExceeded.Timeout()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::ContextError;
+    ///
+    /// assert!(ContextError::DeadlineExceeded.is_timeout());
+    /// assert!(!ContextError::Canceled.is_timeout());
+    /// ```
     pub fn is_timeout(self) -> bool {
         self == ContextError::DeadlineExceeded
     }
@@ -98,12 +121,47 @@ impl From<ContextError> for std::io::Error {
 
 /// The reason given for a cancellation (Go's `context.Cause`): any error. Without an explicit
 /// cause it is the [`ContextError`] itself.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, Cause};
+/// use std::sync::Arc;
+///
+/// let (ctx, cancel) = context::with_cancel_cause(&context::background());
+/// let cause: Cause = Arc::new(std::io::Error::other("client went away"));
+/// cancel.cancel(Some(cause));
+/// assert_eq!(ctx.cause().unwrap().to_string(), "client went away");
+/// ```
 pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A context: a cancellation signal, an optional deadline and values, shared down a tree of
 /// goroutines. Cloning is cheap (a reference count); clones are the same context.
 ///
 /// Made by [`background`], [`todo()`] and the `with_*` functions of this module.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, ContextError};
+///
+/// gort::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let workers: Vec<_> = (0..3)
+///         .map(|_| {
+///             let ctx = ctx.clone(); // the same context
+///             gort::go(move || {
+///                 ctx.done().recv(); // work until cancelled
+///                 ctx.err()
+///             })
+///         })
+///         .collect();
+///     cancel.cancel(); // one call stops them all
+///     for w in workers {
+///         assert_eq!(w.join().unwrap(), Some(ContextError::Canceled));
+///     }
+/// });
+/// ```
 #[derive(Clone)]
 pub struct Context {
     repr: Repr,
@@ -256,6 +314,18 @@ fn cancel_and_detach(
 /// The empty root context: never cancelled, no deadline, no values. Its `done()` is the nil
 /// channel (a receive blocks forever), as in Go. Use it in `main`, tests and at the top of a
 /// request tree.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// let ctx = context::background();
+/// assert_eq!(ctx.err(), None);
+/// assert_eq!(ctx.deadline(), None);
+/// assert!(ctx.done().is_nil()); // never closed
+/// assert_eq!(format!("{ctx:?}"), "context.Background");
+/// ```
 pub const fn background() -> Context {
     Context {
         repr: Repr::Background,
@@ -264,6 +334,16 @@ pub const fn background() -> Context {
 
 /// Like [`background`], for code that has not decided which context to use yet (Go's
 /// `context.TODO`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// let ctx = context::todo(); // to be replaced by the caller's context
+/// assert!(ctx.done().is_nil());
+/// assert_eq!(format!("{ctx:?}"), "context.TODO");
+/// ```
 pub const fn todo() -> Context {
     Context { repr: Repr::Todo }
 }
@@ -319,17 +399,62 @@ impl Context {
 
     /// `None` while `done()` is open; once it is closed, why: [`ContextError::Canceled`] or
     /// [`ContextError::DeadlineExceeded`]. Stays the same afterwards.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::{self, ContextError};
+    ///
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// assert_eq!(ctx.err(), None); // still running
+    /// cancel.cancel();
+    /// assert_eq!(ctx.err(), Some(ContextError::Canceled));
+    /// ```
     pub fn err(&self) -> Option<ContextError> {
         self.cancel_core().and_then(|core| core.err())
     }
 
     /// Whether `done()` is closed (`err().is_some()`, without the lock).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    ///
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// let mut steps = 0;
+    /// while !ctx.is_done() {
+    ///     steps += 1; // a step of work, then check again
+    ///     if steps == 3 {
+    ///         cancel.cancel();
+    ///     }
+    /// }
+    /// assert_eq!(steps, 3);
+    /// ```
     pub fn is_done(&self) -> bool {
         self.cancel_core().is_some_and(|core| core.done.is_closed())
     }
 
     /// The time at which this context is cancelled by a deadline, if any (its own or an
     /// ancestor's, whichever is earlier).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    /// use std::time::{Duration, Instant};
+    ///
+    /// gort::run(|| {
+    ///     let d = Instant::now() + Duration::from_millis(5);
+    ///     let (parent, cancel_parent) = context::with_deadline(&context::background(), d);
+    ///     let (child, cancel_child) = context::with_timeout(&parent, Duration::from_millis(10));
+    ///     assert_eq!(child.deadline(), Some(d)); // the parent's is earlier
+    ///     let (plain, _c) = context::with_cancel(&context::background());
+    ///     assert_eq!(plain.deadline(), None);
+    ///     cancel_child.cancel();
+    ///     cancel_parent.cancel();
+    /// });
+    /// ```
     pub fn deadline(&self) -> Option<Instant> {
         let mut cur = self;
         loop {
@@ -385,6 +510,17 @@ impl Context {
     /// Why this context was cancelled (Go's `context.Cause(ctx)`): the cause given to a
     /// [`CancelCauseFunc`] or to `with_deadline_cause`/`with_timeout_cause`, inherited by
     /// descendants; otherwise the [`ContextError`] itself. `None` while not cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    ///
+    /// let (ctx, cancel) = context::with_cancel(&context::background());
+    /// assert!(ctx.cause().is_none());
+    /// cancel.cancel();
+    /// assert_eq!(ctx.cause().unwrap().to_string(), "context canceled"); // no explicit cause
+    /// ```
     pub fn cause(&self) -> Option<Cause> {
         let core = self.cancel_core()?;
         let st = core.state.lock();
@@ -441,6 +577,23 @@ impl fmt::Debug for Context {
 /// the first does nothing. Dropping it does not cancel (as in Go, where an uncalled cancel
 /// function leaks the context until its parent is cancelled): call [`CancelFunc::cancel`]
 /// when the work is done, typically right after the goroutines using the context finish.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// gort::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let c = cancel.clone(); // any clone cancels the same context
+///     let worker = gort::go(move || {
+///         c.cancel(); // e.g. on finding the answer
+///     });
+///     worker.join().unwrap();
+///     assert!(ctx.is_done());
+///     cancel.cancel(); // the usual deferred call: a no-op now
+/// });
+/// ```
 #[derive(Clone)]
 pub struct CancelFunc {
     core: Arc<CancelCore>,
@@ -451,6 +604,19 @@ impl CancelFunc {
     /// Cancels the context and its descendants with [`ContextError::Canceled`], closes their
     /// `done()` channels, stops the deadline timer and unregisters the context from its
     /// parent. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::{self, ContextError};
+    ///
+    /// let (parent, cancel_parent) = context::with_cancel(&context::background());
+    /// let (child, cancel_child) = context::with_cancel(&parent);
+    /// cancel_child.cancel(); // cancels downwards only
+    /// assert_eq!(child.err(), Some(ContextError::Canceled));
+    /// assert_eq!(parent.err(), None);
+    /// cancel_parent.cancel();
+    /// ```
     pub fn cancel(&self) {
         cancel_and_detach(
             &self.core,
@@ -468,6 +634,19 @@ impl fmt::Debug for CancelFunc {
 }
 
 /// Cancels the context it was returned with, recording a cause (Go's `CancelCauseFunc`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, Cause, ContextError};
+/// use std::sync::Arc;
+///
+/// let (ctx, cancel) = context::with_cancel_cause(&context::background());
+/// let cause: Cause = Arc::new(std::io::Error::other("quota exceeded"));
+/// cancel.cancel(Some(cause));
+/// assert_eq!(ctx.err(), Some(ContextError::Canceled)); // `err` stays Go's error
+/// assert_eq!(ctx.cause().unwrap().to_string(), "quota exceeded");
+/// ```
 #[derive(Clone, Debug)]
 pub struct CancelCauseFunc {
     inner: CancelFunc,
@@ -477,6 +656,21 @@ impl CancelCauseFunc {
     /// As [`CancelFunc::cancel`], with `cause` reported by [`Context::cause`] on this context
     /// and its descendants (`None`: the cause is [`ContextError::Canceled`]). Only the first
     /// cancellation's cause is kept.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::{self, Cause};
+    /// use std::sync::Arc;
+    ///
+    /// let (parent, cancel) = context::with_cancel_cause(&context::background());
+    /// let (child, _cancel_child) = context::with_cancel(&parent);
+    /// let first: Cause = Arc::new(std::io::Error::other("first"));
+    /// let second: Cause = Arc::new(std::io::Error::other("second"));
+    /// cancel.cancel(Some(first));
+    /// cancel.cancel(Some(second)); // too late: ignored
+    /// assert_eq!(child.cause().unwrap().to_string(), "first"); // inherited
+    /// ```
     pub fn cancel(&self, cause: Option<Cause>) {
         cancel_and_detach(
             &self.inner.core,
@@ -528,6 +722,23 @@ pub fn with_cancel(parent: &Context) -> (Context, CancelFunc) {
 
 /// Like [`with_cancel`], but the cancel function records a cause (Go's
 /// `context.WithCancelCause`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, Cause};
+/// use std::sync::Arc;
+///
+/// gort::run(|| {
+///     let (ctx, cancel) = context::with_cancel_cause(&context::background());
+///     gort::go(move || {
+///         let why: Cause = Arc::new(std::io::Error::other("upstream failed"));
+///         cancel.cancel(Some(why));
+///     });
+///     ctx.done().recv();
+///     assert_eq!(ctx.cause().unwrap().to_string(), "upstream failed");
+/// });
+/// ```
 pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
     let (ctx, inner) = new_cancel_ctx(parent, None);
     (ctx, CancelCauseFunc { inner })
@@ -542,6 +753,25 @@ pub fn with_cancel_cause(parent: &Context) -> (Context, CancelCauseFunc) {
 /// # Panics
 /// If the deadline is in the future and this is called outside a goroutine (the timer belongs
 /// to the running runtime).
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, ContextError};
+/// use std::time::{Duration, Instant};
+///
+/// gort::run(|| {
+///     let soon = Instant::now() + Duration::from_millis(5);
+///     let (ctx, cancel) = context::with_deadline(&context::background(), soon);
+///     assert_eq!(ctx.deadline(), Some(soon));
+///     ctx.done().recv(); // parks until the deadline passes
+///     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+///     cancel.cancel();
+///
+///     let (past, _cancel) = context::with_deadline(&context::background(), Instant::now());
+///     assert!(past.is_done()); // a deadline already passed: done at once
+/// });
+/// ```
 pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
     with_deadline_cause(parent, deadline, None)
 }
@@ -551,6 +781,21 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
 ///
 /// # Panics
 /// As [`with_deadline`].
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, Cause, ContextError};
+/// use std::sync::Arc;
+/// use std::time::Instant;
+///
+/// let why: Cause = Arc::new(std::io::Error::other("backend too slow"));
+/// let (ctx, cancel) =
+///     context::with_deadline_cause(&context::background(), Instant::now(), Some(why));
+/// assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+/// assert_eq!(ctx.cause().unwrap().to_string(), "backend too slow");
+/// cancel.cancel();
+/// ```
 pub fn with_deadline_cause(
     parent: &Context,
     deadline: Instant,
@@ -625,6 +870,25 @@ pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc
 ///
 /// # Panics
 /// As [`with_deadline`].
+///
+/// # Examples
+///
+/// ```
+/// use gort::context::{self, Cause, ContextError};
+/// use std::sync::Arc;
+/// use std::time::Duration;
+///
+/// gort::run(|| {
+///     let why: Cause = Arc::new(std::io::Error::other("no reply in time"));
+///     let parent = context::background();
+///     let (ctx, cancel) =
+///         context::with_timeout_cause(&parent, Duration::from_millis(1), Some(why));
+///     ctx.done().recv();
+///     assert_eq!(ctx.err(), Some(ContextError::DeadlineExceeded));
+///     assert_eq!(ctx.cause().unwrap().to_string(), "no reply in time");
+///     cancel.cancel();
+/// });
+/// ```
 pub fn with_timeout_cause(
     parent: &Context,
     timeout: Duration,
@@ -639,6 +903,21 @@ pub fn with_timeout_cause(
 /// A child of `parent` carrying `value` under `key` (Go's `context.WithValue`). Lookups walk
 /// up the tree, so the nearest binding of an equal key wins. Use a private key type; keep
 /// values to request-scoped data, not optional parameters.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// #[derive(PartialEq)]
+/// struct User; // a private key type
+///
+/// let outer = context::with_value(&context::background(), User, "alice");
+/// let inner = context::with_value(&outer, User, "bob");
+/// assert_eq!(outer.value::<_, &str>(&User), Some(&"alice"));
+/// assert_eq!(inner.value::<_, &str>(&User), Some(&"bob")); // the nearest binding wins
+/// assert_eq!(context::background().value::<_, &str>(&User), None);
+/// ```
 pub fn with_value<K, V>(parent: &Context, key: K, value: V) -> Context
 where
     K: Any + PartialEq + Send + Sync,
@@ -658,6 +937,20 @@ where
 /// A child of `parent` with its values but never cancelled: no deadline, `done()` is the nil
 /// channel, `err()` is `None` (Go's `context.WithoutCancel`). For work that must outlive the
 /// request that started it.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// let (request, cancel) = context::with_cancel(&context::background());
+/// let request = context::with_value(&request, "trace-id", 7u32);
+/// let background_job = context::without_cancel(&request);
+/// cancel.cancel();
+/// assert!(request.is_done());
+/// assert_eq!(background_job.err(), None); // not cancelled with the request
+/// assert_eq!(background_job.value::<_, u32>(&"trace-id"), Some(&7)); // values are kept
+/// ```
 pub fn without_cancel(parent: &Context) -> Context {
     Context {
         repr: Repr::Node(Arc::new(Node::WithoutCancel {
@@ -671,6 +964,22 @@ const AF_RUNNING: u8 = 1;
 const AF_STOPPED: u8 = 2;
 
 /// Handle to a function registered with [`after_func`].
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// gort::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let ran = gort::chan::<()>(0);
+///     let r = ran.clone();
+///     let handle = context::after_func(&ctx, move || r.close());
+///     cancel.cancel();
+///     ran.recv(); // the function ran
+///     assert!(!handle.stop()); // too late to stop it
+/// });
+/// ```
 #[derive(Clone, Debug)]
 pub struct AfterFunc {
     state: Arc<AtomicU8>,
@@ -680,6 +989,20 @@ pub struct AfterFunc {
 impl AfterFunc {
     /// Stops the function from running. Returns true if this call stopped it; false if it has
     /// already started or was already stopped (Go's `stop` returned by `context.AfterFunc`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    ///
+    /// gort::run(|| {
+    ///     let (ctx, cancel) = context::with_cancel(&context::background());
+    ///     let handle = context::after_func(&ctx, || unreachable!("stopped before cancel"));
+    ///     assert!(handle.stop()); // this call stopped it
+    ///     assert!(!handle.stop()); // already stopped
+    ///     cancel.cancel(); // the function does not run
+    /// });
+    /// ```
     pub fn stop(&self) -> bool {
         // ORDERING: Relaxed: the CAS only decides who wins; nothing is published through it.
         let won = self
@@ -703,6 +1026,21 @@ impl AfterFunc {
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+///
+/// ```
+/// use gort::context;
+///
+/// gort::run(|| {
+///     let (ctx, cancel) = context::with_cancel(&context::background());
+///     let log = gort::chan::<&str>(1);
+///     let l = log.clone();
+///     let _handle = context::after_func(&ctx, move || l.send("connection closed"));
+///     cancel.cancel(); // starts the function in its own goroutine
+///     assert_eq!(log.recv(), Some("connection closed"));
+/// });
+/// ```
 pub fn after_func<F>(ctx: &Context, f: F) -> AfterFunc
 where
     F: FnOnce() + Send + 'static,

@@ -44,6 +44,23 @@ use std::sync::Arc;
 
 /// A group of goroutines whose first error is reported by [`wait`](Group::wait). `E` is the
 /// error type of the subtasks. Clone the group to call `go` from inside its goroutines.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::errgroup::Group;
+///
+/// gort::run(|| {
+///     let g = Group::<String>::new();
+///     let g2 = g.clone();
+///     g.go(move || {
+///         // A subtask may start more subtasks through its own handle.
+///         g2.go(|| Err(String::from("nested failure")));
+///         Ok(())
+///     });
+///     assert_eq!(g.wait(), Err(String::from("nested failure")));
+/// });
+/// ```
 pub struct Group<E> {
     inner: Arc<Inner<E>>,
 }
@@ -84,6 +101,20 @@ impl<E: Send + 'static> Default for Group<E> {
 
 impl<E: Send + 'static> Group<E> {
     /// An empty group with no context and no limit (Go's zero `errgroup.Group`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::errgroup::Group;
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<std::io::Error>::new();
+    ///     for _ in 0..3 {
+    ///         g.go(|| Ok(()));
+    ///     }
+    ///     assert!(g.wait().is_ok()); // every subtask succeeded
+    /// });
+    /// ```
     pub fn new() -> Group<E> {
         Group::with_cancel(None)
     }
@@ -103,6 +134,21 @@ impl<E: Send + 'static> Group<E> {
     /// A group and a child context of `ctx` that is cancelled the first time a goroutine of
     /// the group returns an error (or panics), or when [`wait`](Group::wait) returns,
     /// whichever comes first (Go's `errgroup.WithContext`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::{self, ContextError};
+    /// use gort::sync::errgroup::Group;
+    ///
+    /// gort::run(|| {
+    ///     let (g, ctx) = Group::<()>::with_context(&context::background());
+    ///     g.go(|| Ok(()));
+    ///     assert_eq!(ctx.err(), None);
+    ///     g.wait().unwrap();
+    ///     assert_eq!(ctx.err(), Some(ContextError::Canceled)); // `wait` cancels it too
+    /// });
+    /// ```
     pub fn with_context(ctx: &Context) -> (Group<E>, Context) {
         let (ctx, cancel) = context::with_cancel(ctx);
         (Group::with_cancel(Some(cancel)), ctx)
@@ -114,6 +160,25 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    /// use gort::sync::errgroup::Group;
+    ///
+    /// gort::run(|| {
+    ///     let (g, ctx) = Group::<String>::with_context(&context::background());
+    ///     let gate = gort::chan::<()>(0);
+    ///     let held = gate.clone();
+    ///     g.go(move || { held.recv(); Err(String::from("second")) }); // fails later
+    ///     g.go(|| Err(String::from("first")));
+    ///     g.go(|| Ok(()));
+    ///     ctx.done().recv(); // the first error cancelled the group's context
+    ///     gate.close();
+    ///     assert_eq!(g.wait(), Err(String::from("first"))); // later errors are dropped
+    /// });
+    /// ```
     #[track_caller]
     pub fn go<F>(&self, f: F)
     where
@@ -131,6 +196,25 @@ impl<E: Send + 'static> Group<E> {
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::errgroup::Group;
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<()>::new();
+    ///     g.set_limit(Some(1));
+    ///     let gate = gort::chan::<()>(0);
+    ///     let held = gate.clone();
+    ///     assert!(g.try_go(move || { held.recv(); Ok(()) })); // takes the only slot
+    ///     assert!(!g.try_go(|| Ok(()))); // no free slot: not started
+    ///     gate.close();
+    ///     g.wait().unwrap();
+    ///     assert!(g.try_go(|| Ok(()))); // free again
+    ///     g.wait().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn try_go<F>(&self, f: F) -> bool
     where
@@ -176,6 +260,24 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     /// If a goroutine of the group panicked: the first panic is resumed here. If it must wait
     /// outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::errgroup::Group;
+    /// use std::panic::AssertUnwindSafe;
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<&str>::new();
+    ///     g.go(|| Err("disk full"));
+    ///     assert_eq!(g.wait(), Err("disk full")); // after every goroutine has returned
+    ///     assert_eq!(g.wait(), Ok(())); // the error is handed out once
+    ///
+    ///     g.go(|| panic!("bug"));
+    ///     let r = std::panic::catch_unwind(AssertUnwindSafe(|| g.wait()));
+    ///     assert!(r.is_err()); // the subtask's panic, resumed by `wait`
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(&self) -> Result<(), E> {
         self.inner.wg.wait();
@@ -200,6 +302,32 @@ impl<E: Send + 'static> Group<E> {
     /// # Panics
     /// "errgroup: modify limit while N goroutines in the group are still active", if
     /// goroutines started under the current limit are running.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::errgroup::Group;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<()>::new();
+    ///     g.set_limit(Some(2));
+    ///     let (running, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    ///     for _ in 0..10 {
+    ///         let (running, most) = (running.clone(), most.clone());
+    ///         g.go(move || {
+    ///             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+    ///             most.fetch_max(now, Ordering::SeqCst);
+    ///             gort::runtime::gosched();
+    ///             running.fetch_sub(1, Ordering::SeqCst);
+    ///             Ok(())
+    ///         }); // waits for a free slot
+    ///     }
+    ///     g.wait().unwrap();
+    ///     assert!(most.load(Ordering::SeqCst) <= 2);
+    /// });
+    /// ```
     pub fn set_limit(&self, n: Option<usize>) {
         let mut sem = self.inner.sem.lock();
         if let Some(active) = sem.as_ref().map(|s| s.len()).filter(|&len| len != 0) {

@@ -29,6 +29,21 @@ const STARVATION_THRESHOLD_NS: u128 = 1_000_000;
 
 /// The lock itself, without data (Go's `sync.Mutex`). Used by `Mutex<T>`, `RwMutex<T>` and
 /// `Once`.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::RawMutex;
+///
+/// static MU: RawMutex = RawMutex::new();
+///
+/// gort::run(|| {
+///     MU.lock();
+///     // As in Go, any goroutine may unlock it, not only the one that locked it.
+///     gort::go(|| MU.unlock()).join().unwrap();
+///     assert!(!MU.is_locked());
+/// });
+/// ```
 #[derive(Default)]
 pub struct RawMutex {
     state: AtomicI32,
@@ -50,6 +65,15 @@ impl std::fmt::Debug for RawMutex {
 
 impl RawMutex {
     /// An unlocked mutex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawMutex;
+    ///
+    /// let m = RawMutex::new();
+    /// assert!(!m.is_locked());
+    /// ```
     pub const fn new() -> RawMutex {
         RawMutex {
             state: AtomicI32::new(0),
@@ -61,6 +85,25 @@ impl RawMutex {
     ///
     /// # Panics
     /// If it must wait outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawMutex;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let m = Arc::new(RawMutex::new());
+    ///     m.lock();
+    ///     let m2 = m.clone();
+    ///     let waiter = gort::go(move || {
+    ///         m2.lock(); // parks until the main goroutine unlocks
+    ///         m2.unlock();
+    ///     });
+    ///     m.unlock();
+    ///     waiter.join().unwrap();
+    /// });
+    /// ```
     #[inline]
     #[track_caller]
     pub fn lock(&self) {
@@ -76,6 +119,17 @@ impl RawMutex {
     }
 
     /// Locks if free (and not in starvation mode, where the next owner is already chosen).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawMutex;
+    ///
+    /// let m = RawMutex::new();
+    /// assert!(m.try_lock());
+    /// assert!(!m.try_lock()); // already held
+    /// m.unlock();
+    /// ```
     #[inline]
     pub fn try_lock(&self) -> bool {
         // ORDERING: Relaxed load, then Acquire CAS as in `lock`.
@@ -176,6 +230,20 @@ impl RawMutex {
     /// # Panics
     /// "sync: unlock of unlocked mutex" (Go makes this fatal; here it aborts the process the
     /// same way, as the state can no longer be trusted).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawMutex;
+    ///
+    /// gort::run(|| {
+    ///     let m = RawMutex::new();
+    ///     m.lock();
+    ///     m.unlock();
+    ///     assert!(m.try_lock()); // free again
+    ///     m.unlock();
+    /// });
+    /// ```
     #[inline]
     pub fn unlock(&self) {
         // ORDERING: Release pairs with the Acquire in `lock`; SeqCst as Go's atomic add.
@@ -215,6 +283,18 @@ impl RawMutex {
     }
 
     /// Whether the mutex is locked (a snapshot).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawMutex;
+    ///
+    /// let m = RawMutex::new();
+    /// assert!(m.try_lock());
+    /// assert!(m.is_locked());
+    /// m.unlock();
+    /// assert!(!m.is_locked());
+    /// ```
     pub fn is_locked(&self) -> bool {
         // ORDERING: a snapshot.
         self.state.load(Ordering::Relaxed) & LOCKED != 0
@@ -223,6 +303,24 @@ impl RawMutex {
 
 /// A mutual-exclusion lock around a `T` (Go's `sync.Mutex` plus the data it guards). Waiting
 /// parks the goroutine. There is no poisoning: a panic while the guard is held unlocks it.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::{Mutex, WaitGroup};
+/// use std::sync::Arc;
+///
+/// gort::run(|| {
+///     let counter = Arc::new(Mutex::new(0));
+///     let wg = Arc::new(WaitGroup::new());
+///     for _ in 0..100 {
+///         let counter = counter.clone();
+///         wg.go(move || *counter.lock() += 1);
+///     }
+///     wg.wait();
+///     assert_eq!(*counter.lock(), 100); // no increment was lost
+/// });
+/// ```
 #[derive(Default)]
 pub struct Mutex<T: ?Sized> {
     raw: RawMutex,
@@ -237,6 +335,20 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex holding `v`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// // `new` is `const`, so a mutex can be a static.
+    /// static NAMES: Mutex<Vec<&str>> = Mutex::new(Vec::new());
+    ///
+    /// gort::run(|| {
+    ///     NAMES.lock().push("gopher");
+    ///     assert_eq!(*NAMES.lock(), ["gopher"]);
+    /// });
+    /// ```
     pub const fn new(v: T) -> Mutex<T> {
         Mutex {
             raw: RawMutex::new(),
@@ -245,6 +357,15 @@ impl<T> Mutex<T> {
     }
 
     /// The value, consuming the mutex.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// let m = Mutex::new(String::from("gort"));
+    /// assert_eq!(m.into_inner(), "gort");
+    /// ```
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
@@ -255,6 +376,18 @@ impl<T: ?Sized> Mutex<T> {
     ///
     /// # Panics
     /// If it must wait outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// gort::run(|| {
+    ///     let m = Mutex::new(vec![1, 2]);
+    ///     m.lock().push(3); // the guard unlocks at the end of the statement
+    ///     assert_eq!(*m.lock(), [1, 2, 3]);
+    /// });
+    /// ```
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         self.raw.lock();
@@ -262,16 +395,54 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     /// Locks the mutex if it is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// gort::run(|| {
+    ///     let m = Mutex::new(0);
+    ///     let g = m.lock();
+    ///     assert!(m.try_lock().is_none()); // held: does not wait
+    ///     drop(g);
+    ///     assert!(m.try_lock().is_some());
+    /// });
+    /// ```
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         self.raw.try_lock().then(|| MutexGuard { m: self })
     }
 
     /// The value, through exclusive access (no locking needed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// let mut m = Mutex::new(1);
+    /// *m.get_mut() += 1; // `&mut` proves nobody else holds the lock
+    /// assert_eq!(m.into_inner(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
 
     /// The underlying lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Mutex;
+    ///
+    /// gort::run(|| {
+    ///     let m = Mutex::new(());
+    ///     let g = m.lock();
+    ///     assert!(m.raw().is_locked());
+    ///     drop(g);
+    ///     assert!(!m.raw().is_locked());
+    /// });
+    /// ```
     pub fn raw(&self) -> &RawMutex {
         &self.raw
     }
@@ -287,6 +458,22 @@ impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for Mutex<T> {
 }
 
 /// Access to a locked `Mutex`'s value; unlocks when dropped.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::Mutex;
+///
+/// static M: Mutex<i32> = Mutex::new(0);
+///
+/// gort::run(|| {
+///     let mut g = M.lock();
+///     *g += 1;
+///     // A Go mutex is not tied to a goroutine: the guard may be dropped by another one.
+///     gort::go(move || drop(g)).join().unwrap();
+///     assert_eq!(*M.lock(), 1);
+/// });
+/// ```
 pub struct MutexGuard<'a, T: ?Sized> {
     m: &'a Mutex<T>,
 }

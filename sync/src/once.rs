@@ -11,6 +11,26 @@ use gort_runtime::loom::{AtomicBool, AtomicU32, Ordering};
 use std::cell::UnsafeCell;
 
 /// Runs a function exactly once (Go's `sync.Once`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::{Once, WaitGroup};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// static INIT: Once = Once::new();
+/// static RUNS: AtomicUsize = AtomicUsize::new(0);
+///
+/// gort::run(|| {
+///     let wg = Arc::new(WaitGroup::new());
+///     for _ in 0..10 {
+///         wg.go(|| INIT.call_once(|| { RUNS.fetch_add(1, Ordering::Relaxed); }));
+///     }
+///     wg.wait();
+///     assert_eq!(RUNS.load(Ordering::Relaxed), 1);
+/// });
+/// ```
 #[derive(Default)]
 pub struct Once {
     done: AtomicU32,
@@ -25,6 +45,15 @@ impl std::fmt::Debug for Once {
 
 impl Once {
     /// A `Once` that has not run.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Once;
+    ///
+    /// static SETUP: Once = Once::new(); // `const`, so it can be a static
+    /// assert!(!SETUP.is_done());
+    /// ```
     pub const fn new() -> Once {
         Once {
             done: AtomicU32::new(0),
@@ -34,6 +63,25 @@ impl Once {
 
     /// Runs `f` if no call has run yet; otherwise waits until the running call has finished.
     /// A panic in `f` still counts as done (later calls return at once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Once;
+    ///
+    /// gort::run(|| {
+    ///     let once = Once::new();
+    ///     let mut calls = Vec::new();
+    ///     once.call_once(|| calls.push("first"));
+    ///     once.call_once(|| calls.push("second")); // does nothing
+    ///     assert_eq!(calls, ["first"]);
+    ///
+    ///     let failed = Once::new();
+    ///     let r = std::panic::catch_unwind(|| failed.call_once(|| panic!("setup failed")));
+    ///     assert!(r.is_err());
+    ///     failed.call_once(|| unreachable!()); // a panic still counts as done
+    /// });
+    /// ```
     #[track_caller]
     pub fn call_once<F: FnOnce()>(&self, f: F) {
         // ORDERING: Acquire pairs with the Release store in `Done::drop`, so whatever `f` did
@@ -65,6 +113,19 @@ impl Once {
     }
 
     /// Whether a call has completed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Once;
+    ///
+    /// gort::run(|| {
+    ///     let once = Once::new();
+    ///     assert!(!once.is_done());
+    ///     once.call_once(|| {});
+    ///     assert!(once.is_done());
+    /// });
+    /// ```
     pub fn is_done(&self) -> bool {
         // ORDERING: as in `call_once`.
         self.done.load(Ordering::Acquire) != 0
@@ -74,6 +135,27 @@ impl Once {
 /// A value computed once, on first use (Go's `sync.OnceValue`).
 ///
 /// If the function panics, that call panics and every later `get` panics too.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::OnceValue;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+///
+/// static CALLS: AtomicUsize = AtomicUsize::new(0);
+/// static ANSWER: OnceValue<u64> = OnceValue::new(|| {
+///     CALLS.fetch_add(1, Ordering::Relaxed);
+///     42
+/// });
+///
+/// gort::run(|| {
+///     let readers: Vec<_> = (0..4).map(|_| gort::go(|| *ANSWER.get())).collect();
+///     for r in readers {
+///         assert_eq!(r.join().unwrap(), 42);
+///     }
+///     assert_eq!(CALLS.load(Ordering::Relaxed), 1); // computed once
+/// });
+/// ```
 pub struct OnceValue<T, F = fn() -> T> {
     once: Once,
     f: UnsafeCell<Option<F>>,
@@ -89,6 +171,15 @@ unsafe impl<T: Send + Sync, F: Send> Sync for OnceValue<T, F> {}
 
 impl<T, F: FnOnce() -> T> OnceValue<T, F> {
     /// A value that `f` will compute on the first `get`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::OnceValue;
+    ///
+    /// let greeting = OnceValue::new(|| format!("hello, {}", "gopher")); // not run yet
+    /// gort::run(move || assert_eq!(greeting.get(), "hello, gopher"));
+    /// ```
     pub const fn new(f: F) -> OnceValue<T, F> {
         OnceValue {
             once: Once::new(),
@@ -102,6 +193,24 @@ impl<T, F: FnOnce() -> T> OnceValue<T, F> {
     ///
     /// # Panics
     /// If the function panicked (in this call or an earlier one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::OnceValue;
+    /// use std::cell::Cell;
+    ///
+    /// gort::run(|| {
+    ///     let calls = Cell::new(0);
+    ///     let v = OnceValue::new(|| {
+    ///         calls.set(calls.get() + 1);
+    ///         vec![1, 2, 3]
+    ///     });
+    ///     assert_eq!(v.get().len(), 3);
+    ///     assert_eq!(v.get().len(), 3); // the same value, not recomputed
+    ///     assert_eq!(calls.get(), 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn get(&self) -> &T {
         self.once.call_once(|| {

@@ -138,6 +138,19 @@ fn shard_count() -> usize {
 
 impl<T: Send> Pool<T> {
     /// A pool whose `get` calls `new` when it has no cached value (Go's `Pool{New: f}`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Pool;
+    /// use std::sync::{Arc, LazyLock};
+    ///
+    /// static BUFFERS: LazyLock<Pool<String>> = LazyLock::new(|| Pool::new(String::new));
+    ///
+    /// let shared = Arc::new(Pool::new(|| vec![0u8; 64])); // or share it with an `Arc`
+    /// assert_eq!(shared.get().len(), 64); // empty pool: made by the function
+    /// assert!(BUFFERS.get().is_empty());
+    /// ```
     pub fn new<F>(new: F) -> Pool<T>
     where
         F: Fn() -> T + Send + Sync + 'static,
@@ -164,12 +177,34 @@ impl<T: Send> Pool<T> {
 
     /// A cached value if there is one (this thread's shard, then the others, then the victim
     /// caches), else a new one from the pool's function. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Pool;
+    ///
+    /// let pool = Pool::new(|| String::from("new"));
+    /// assert_eq!(pool.get(), "new"); // nothing cached yet
+    /// pool.put(String::from("reused"));
+    /// assert_eq!(pool.get(), "reused");
+    /// ```
     pub fn get(&self) -> T {
         self.try_get().unwrap_or_else(|| (self.new)())
     }
 
     /// A cached value, or `None` if the pool has none (Go's `Get` on a pool without `New`).
     /// Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Pool;
+    ///
+    /// let pool = Pool::new(|| 0u32);
+    /// assert_eq!(pool.try_get(), None); // does not call the function
+    /// pool.put(7);
+    /// assert_eq!(pool.try_get(), Some(7));
+    /// ```
     pub fn try_get(&self) -> Option<T> {
         // Declared before the pin, so an aged-out value is dropped after the pin is released
         // (a `Drop` may park).
@@ -201,6 +236,19 @@ impl<T: Send> Pool<T> {
     }
 
     /// Caches `v` for a later `get`. Never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Pool;
+    ///
+    /// let pool = Pool::new(Vec::<u8>::new);
+    /// let mut buf = pool.get();
+    /// buf.extend_from_slice(b"request");
+    /// buf.clear(); // reset before putting it back: the next `get` may be anyone's
+    /// pool.put(buf);
+    /// assert!(pool.get().is_empty());
+    /// ```
     pub fn put(&self, v: T) {
         // As in `try_get`: dropped after the pin.
         let mut aged = None;
@@ -227,6 +275,21 @@ impl<T: Send> Pool<T> {
 
     /// Rotates now, as a Go GC cycle would: every cached value moves to the victim cache and
     /// the previous victims are dropped. Two rotations in a row empty the pool.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Pool;
+    ///
+    /// let pool = Pool::new(|| 0);
+    /// pool.put(1);
+    /// pool.rotate();
+    /// assert_eq!(pool.try_get(), Some(1)); // still there, in the victim cache
+    /// pool.put(2);
+    /// pool.rotate();
+    /// pool.rotate();
+    /// assert_eq!(pool.try_get(), None); // unused for two rotations: dropped
+    /// ```
     pub fn rotate(&self) {
         // ORDERING: Relaxed: owners age their private slots when they next see the new epoch.
         self.epoch.fetch_add(1, Ordering::Relaxed);

@@ -19,6 +19,23 @@ use std::ops::{Deref, DerefMut};
 const MAX_READERS: i32 = 1 << 30;
 
 /// The lock without data (Go's `sync.RWMutex`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::RawRwMutex;
+///
+/// gort::run(|| {
+///     let l = RawRwMutex::new();
+///     l.rlock();
+///     l.rlock(); // readers share the lock
+///     assert!(!l.try_lock()); // but a writer must wait for both
+///     l.runlock();
+///     l.runlock();
+///     l.lock();
+///     l.unlock();
+/// });
+/// ```
 #[derive(Default)]
 pub struct RawRwMutex {
     w: RawMutex,
@@ -43,6 +60,16 @@ impl std::fmt::Debug for RawRwMutex {
 // total order between readers' adds and the writer's subtraction.
 impl RawRwMutex {
     /// An unlocked lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    ///
+    /// static L: RawRwMutex = RawRwMutex::new(); // `const`, so it can be a static
+    /// assert!(L.try_lock());
+    /// L.unlock();
+    /// ```
     pub const fn new() -> RawRwMutex {
         RawRwMutex {
             w: RawMutex::new(),
@@ -54,6 +81,25 @@ impl RawRwMutex {
     }
 
     /// Locks for reading.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let l = Arc::new(RawRwMutex::new());
+    ///     l.lock();
+    ///     let l2 = l.clone();
+    ///     let reader = gort::go(move || {
+    ///         l2.rlock(); // parks until the writer unlocks
+    ///         l2.runlock();
+    ///     });
+    ///     l.unlock();
+    ///     reader.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn rlock(&self) {
         if self.reader_count.fetch_add(1, Ordering::SeqCst) + 1 < 0 {
@@ -63,6 +109,27 @@ impl RawRwMutex {
     }
 
     /// Locks for reading if no writer holds or waits for the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let l = Arc::new(RawRwMutex::new());
+    ///     l.rlock();
+    ///     let l2 = l.clone();
+    ///     let writer = gort::go(move || { l2.lock(); l2.unlock(); }); // waits for our read lock
+    ///     // Once the writer is waiting, new readers are refused (writer preference).
+    ///     while l.try_rlock() {
+    ///         l.runlock();
+    ///         gort::runtime::gosched();
+    ///     }
+    ///     l.runlock(); // lets the writer in
+    ///     writer.join().unwrap();
+    /// });
+    /// ```
     pub fn try_rlock(&self) -> bool {
         let mut c = self.reader_count.load(Ordering::SeqCst);
         loop {
@@ -83,6 +150,19 @@ impl RawRwMutex {
     ///
     /// # Panics
     /// "sync: RUnlock of unlocked RWMutex" (fatal, as in Go).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    ///
+    /// let l = RawRwMutex::new();
+    /// assert!(l.try_rlock());
+    /// assert!(!l.try_lock());
+    /// l.runlock();
+    /// assert!(l.try_lock()); // the last reader left
+    /// l.unlock();
+    /// ```
     pub fn runlock(&self) {
         let r = self.reader_count.fetch_sub(1, Ordering::SeqCst) - 1;
         if r < 0 {
@@ -102,6 +182,25 @@ impl RawRwMutex {
     }
 
     /// Locks for writing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let l = Arc::new(RawRwMutex::new());
+    ///     l.rlock();
+    ///     let l2 = l.clone();
+    ///     let writer = gort::go(move || {
+    ///         l2.lock(); // parks until the reader leaves
+    ///         l2.unlock();
+    ///     });
+    ///     l.runlock();
+    ///     writer.join().unwrap();
+    /// });
+    /// ```
     #[track_caller]
     pub fn lock(&self) {
         // First, resolve competition with other writers.
@@ -115,6 +214,18 @@ impl RawRwMutex {
     }
 
     /// Locks for writing if the lock is free.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    ///
+    /// let l = RawRwMutex::new();
+    /// assert!(l.try_lock());
+    /// assert!(!l.try_lock()); // one writer at a time
+    /// assert!(!l.try_rlock()); // and no readers meanwhile
+    /// l.unlock();
+    /// ```
     pub fn try_lock(&self) -> bool {
         if !self.w.try_lock() {
             return false;
@@ -134,6 +245,20 @@ impl RawRwMutex {
     ///
     /// # Panics
     /// "sync: Unlock of unlocked RWMutex" (fatal, as in Go).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RawRwMutex;
+    ///
+    /// gort::run(|| {
+    ///     let l = RawRwMutex::new();
+    ///     l.lock();
+    ///     l.unlock();
+    ///     assert!(l.try_rlock()); // readers may come in again
+    ///     l.runlock();
+    /// });
+    /// ```
     pub fn unlock(&self) {
         // Announce to readers there is no active writer.
         let r = self.reader_count.fetch_add(MAX_READERS, Ordering::SeqCst) + MAX_READERS;
@@ -151,6 +276,25 @@ impl RawRwMutex {
 
 /// A reader-writer lock around a `T` (Go's `sync.RWMutex`): `read()` for shared access,
 /// `write()` for exclusive access. Waiting parks the goroutine.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::{RwMutex, WaitGroup};
+/// use std::sync::Arc;
+///
+/// gort::run(|| {
+///     let config = Arc::new(RwMutex::new(String::from("v1")));
+///     let wg = Arc::new(WaitGroup::new());
+///     for _ in 0..4 {
+///         let config = config.clone();
+///         wg.go(move || assert!(config.read().starts_with('v'))); // readers share
+///     }
+///     *config.write() = String::from("v2"); // the writer has it alone
+///     wg.wait();
+///     assert_eq!(*config.read(), "v2");
+/// });
+/// ```
 #[derive(Default)]
 pub struct RwMutex<T: ?Sized> {
     raw: RawRwMutex,
@@ -165,6 +309,20 @@ unsafe impl<T: ?Sized + Send> Send for RwMutex<T> {}
 
 impl<T> RwMutex<T> {
     /// A new unlocked lock holding `v`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// // `new` is `const`, so the lock can be a static.
+    /// static TABLE: RwMutex<Vec<u32>> = RwMutex::new(Vec::new());
+    ///
+    /// gort::run(|| {
+    ///     TABLE.write().push(1);
+    ///     assert_eq!(*TABLE.read(), [1]);
+    /// });
+    /// ```
     pub const fn new(v: T) -> RwMutex<T> {
         RwMutex {
             raw: RawRwMutex::new(),
@@ -173,6 +331,15 @@ impl<T> RwMutex<T> {
     }
 
     /// The value, consuming the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// let l = RwMutex::new(vec![1, 2, 3]);
+    /// assert_eq!(l.into_inner(), [1, 2, 3]);
+    /// ```
     pub fn into_inner(self) -> T {
         self.data.into_inner()
     }
@@ -180,6 +347,19 @@ impl<T> RwMutex<T> {
 
 impl<T: ?Sized> RwMutex<T> {
     /// Shared access; parks while a writer holds or waits for the lock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// gort::run(|| {
+    ///     let l = RwMutex::new(5);
+    ///     let a = l.read();
+    ///     let b = l.read(); // many readers at once
+    ///     assert_eq!(*a + *b, 10);
+    /// });
+    /// ```
     #[track_caller]
     pub fn read(&self) -> RwMutexReadGuard<'_, T> {
         self.raw.rlock();
@@ -187,11 +367,42 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     /// Shared access if available now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// gort::run(|| {
+    ///     let l = RwMutex::new(0);
+    ///     let w = l.write();
+    ///     assert!(l.try_read().is_none()); // a writer holds it: does not wait
+    ///     drop(w);
+    ///     assert_eq!(l.try_read().map(|g| *g), Some(0));
+    /// });
+    /// ```
     pub fn try_read(&self) -> Option<RwMutexReadGuard<'_, T>> {
         self.raw.try_rlock().then(|| RwMutexReadGuard { l: self })
     }
 
     /// Exclusive access; parks until every reader and writer is out.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let l = Arc::new(RwMutex::new(0));
+    ///     let r = l.read();
+    ///     let l2 = l.clone();
+    ///     let writer = gort::go(move || *l2.write() += 1); // parks until the reader leaves
+    ///     drop(r);
+    ///     writer.join().unwrap();
+    ///     assert_eq!(*l.read(), 1);
+    /// });
+    /// ```
     #[track_caller]
     pub fn write(&self) -> RwMutexWriteGuard<'_, T> {
         self.raw.lock();
@@ -199,11 +410,36 @@ impl<T: ?Sized> RwMutex<T> {
     }
 
     /// Exclusive access if available now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// gort::run(|| {
+    ///     let l = RwMutex::new(0);
+    ///     let r = l.read();
+    ///     assert!(l.try_write().is_none()); // a reader is in: does not wait
+    ///     drop(r);
+    ///     *l.try_write().unwrap() = 1;
+    ///     assert_eq!(*l.read(), 1);
+    /// });
+    /// ```
     pub fn try_write(&self) -> Option<RwMutexWriteGuard<'_, T>> {
         self.raw.try_lock().then(|| RwMutexWriteGuard { l: self })
     }
 
     /// The value, through exclusive access.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::RwMutex;
+    ///
+    /// let mut l = RwMutex::new(1);
+    /// *l.get_mut() += 1; // `&mut` proves nobody else holds the lock
+    /// assert_eq!(l.into_inner(), 2);
+    /// ```
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
@@ -219,6 +455,21 @@ impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for RwMutex<T> {
 }
 
 /// Shared access to an `RwMutex`'s value.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::RwMutex;
+///
+/// gort::run(|| {
+///     let l = RwMutex::new(String::from("shared"));
+///     let (a, b) = (l.read(), l.read()); // two read guards at once
+///     assert_eq!(*a, *b);
+///     assert!(l.try_write().is_none());
+///     drop((a, b)); // dropping the last one lets writers in
+///     assert!(l.try_write().is_some());
+/// });
+/// ```
 pub struct RwMutexReadGuard<'a, T: ?Sized> {
     l: &'a RwMutex<T>,
 }
@@ -243,6 +494,21 @@ impl<T: ?Sized> Drop for RwMutexReadGuard<'_, T> {
 }
 
 /// Exclusive access to an `RwMutex`'s value.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::RwMutex;
+///
+/// gort::run(|| {
+///     let l = RwMutex::new(vec![1]);
+///     let mut w = l.write();
+///     w.push(2);
+///     assert!(l.try_read().is_none()); // exclusive while held
+///     drop(w);
+///     assert_eq!(*l.read(), [1, 2]);
+/// });
+/// ```
 pub struct RwMutexWriteGuard<'a, T: ?Sized> {
     l: &'a RwMutex<T>,
 }

@@ -90,6 +90,15 @@ fn wake(ready: Vec<Chan<()>>) {
 
 impl Semaphore {
     /// A semaphore with total weight `n`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Semaphore;
+    ///
+    /// static DOWNLOADS: Semaphore = Semaphore::new(4); // `const`, so it can be a static
+    /// assert_eq!(DOWNLOADS.size(), 4);
+    /// ```
     pub const fn new(n: u64) -> Semaphore {
         Semaphore {
             size: n,
@@ -111,6 +120,27 @@ impl Semaphore {
     ///
     /// # Panics
     /// If it must wait outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context::{self, ContextError};
+    /// use gort::sync::Semaphore;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let sem = Arc::new(Semaphore::new(1));
+    ///     sem.acquire(&context::background(), 1).unwrap();
+    ///     let s = sem.clone();
+    ///     let waiter = gort::go(move || s.acquire(&context::background(), 1)); // waits
+    ///     sem.release(1); // lets the waiter in
+    ///     assert_eq!(waiter.join().unwrap(), Ok(()));
+    ///
+    ///     let (ctx, cancel) = context::with_cancel(&context::background());
+    ///     cancel.cancel();
+    ///     assert_eq!(sem.acquire(&ctx, 1), Err(ContextError::Canceled)); // gives up
+    /// });
+    /// ```
     #[track_caller]
     pub fn acquire(&self, ctx: &Context, n: u64) -> Result<(), ContextError> {
         let done = ctx.done();
@@ -176,6 +206,18 @@ impl Semaphore {
     }
 
     /// Acquires weight `n` if it is available now and nobody is waiting; never blocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(2);
+    /// assert!(sem.try_acquire(2));
+    /// assert!(!sem.try_acquire(1)); // all weight is held
+    /// sem.release(2);
+    /// assert!(sem.try_acquire(1));
+    /// ```
     pub fn try_acquire(&self, n: u64) -> bool {
         let mut st = self.state.lock();
         let ok = self.size - st.cur >= n && st.waiters.is_empty();
@@ -189,6 +231,24 @@ impl Semaphore {
     ///
     /// # Panics
     /// "semaphore: released more than held" if more than the held weight is released.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::context;
+    /// use gort::sync::Semaphore;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let sem = Arc::new(Semaphore::new(3));
+    ///     sem.acquire(&context::background(), 3).unwrap();
+    ///     let s = sem.clone();
+    ///     let big = gort::go(move || s.acquire(&context::background(), 2)); // waits
+    ///     sem.release(1);
+    ///     sem.release(1); // now 2 are free: the waiter gets them
+    ///     assert_eq!(big.join().unwrap(), Ok(()));
+    /// });
+    /// ```
     pub fn release(&self, n: u64) {
         let ready = {
             let mut st = self.state.lock();
@@ -205,6 +265,16 @@ impl Semaphore {
     }
 
     /// The total weight.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::Semaphore;
+    ///
+    /// let sem = Semaphore::new(10);
+    /// assert!(sem.try_acquire(4));
+    /// assert_eq!(sem.size(), 10); // the total, not what is free
+    /// ```
     pub fn size(&self) -> u64 {
         self.size
     }

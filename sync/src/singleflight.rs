@@ -40,6 +40,18 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 /// What a [`Group::do_chan`] caller receives (Go's `singleflight.Result`).
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::singleflight::{Group, Shared};
+///
+/// gort::run(|| {
+///     let g = Group::<&str, u32>::new();
+///     let result = g.do_chan("key", || 1).recv();
+///     assert_eq!(result, Some(Shared { val: 1, shared: false }));
+/// });
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Shared<V> {
     /// The function's result.
@@ -51,6 +63,23 @@ pub struct Shared<V> {
 /// Deduplicates concurrent calls by key. `K` identifies a call, `V` is its result, cloned to
 /// every caller of that execution (use `Result<T, E>` for fallible work). Cloning the group is
 /// cheap and gives a handle to the same group.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::singleflight::{Group, Shared};
+///
+/// gort::run(|| {
+///     let g = Group::<&str, u32>::new();
+///     let gate = gort::chan::<()>(0);
+///     let held = gate.clone();
+///     let first = g.do_chan("user:1", move || { held.recv(); 7 }); // runs, held at the gate
+///     let second = g.do_chan("user:1", || unreachable!()); // joins the running call
+///     gate.close();
+///     assert_eq!(first.recv(), Some(Shared { val: 7, shared: true }));
+///     assert_eq!(second.recv(), Some(Shared { val: 7, shared: true }));
+/// });
+/// ```
 pub struct Group<K, V> {
     calls: Arc<Locked<HashMap<K, Arc<Call<V>>>>>,
 }
@@ -100,6 +129,18 @@ where
     V: Clone + Send + 'static,
 {
     /// An empty group.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::singleflight::Group;
+    ///
+    /// gort::run(|| {
+    ///     let g: Group<u64, Result<String, String>> = Group::new(); // fallible work
+    ///     let (v, _) = g.r#do(1, || Ok(String::from("row 1")));
+    ///     assert_eq!(v.as_deref(), Ok("row 1"));
+    /// });
+    /// ```
     pub fn new() -> Group<K, V> {
         Group::default()
     }
@@ -112,6 +153,26 @@ where
     /// # Panics
     /// If `f` panics (the panic is resumed); if the call this one joined panicked
     /// ("singleflight: the shared call panicked"); if it must wait outside a goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::singleflight::{Group, Shared};
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<&str, u32>::new();
+    ///     let mut late = None;
+    ///     let (v, shared) = g.r#do("config", || {
+    ///         // A caller arriving while this runs joins it instead of running again.
+    ///         late = Some(g.do_chan("config", || unreachable!()));
+    ///         7
+    ///     });
+    ///     assert_eq!((v, shared), (7, true));
+    ///     assert_eq!(late.unwrap().recv(), Some(Shared { val: 7, shared: true }));
+    ///     // Not a cache: once the call has returned, the next one runs again.
+    ///     assert_eq!(g.r#do("config", || 8), (8, false));
+    /// });
+    /// ```
     #[track_caller]
     pub fn r#do<F>(&self, key: K, f: F) -> (V, bool)
     where
@@ -148,6 +209,22 @@ where
     ///
     /// # Panics
     /// Outside a goroutine (when it has to start one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::singleflight::{Group, Shared};
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<&str, u32>::new();
+    ///     let ctx = gort::context::background();
+    ///     let ch = g.do_chan("answer", || 42); // returns at once; `f` runs in a goroutine
+    ///     gort::select! {
+    ///         recv(ch) -> r => assert_eq!(r, Some(Shared { val: 42, shared: false })),
+    ///         recv(ctx.done()) -> _ => unreachable!(), // a caller can stop waiting on cancel
+    ///     }
+    /// });
+    /// ```
     #[track_caller]
     pub fn do_chan<F>(&self, key: K, f: F) -> Chan<Shared<V>>
     where
@@ -178,6 +255,24 @@ where
     /// Forgets `key`: a later call for it runs the function again instead of joining the
     /// running one (Go's `Forget`). Callers already waiting still get the running call's
     /// result.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::singleflight::{Group, Shared};
+    ///
+    /// gort::run(|| {
+    ///     let g = Group::<&str, u32>::new();
+    ///     let gate = gort::chan::<()>(0);
+    ///     let held = gate.clone();
+    ///     let old = g.do_chan("key", move || { held.recv(); 1 }); // still running
+    ///     g.forget(&"key");
+    ///     let new = g.do_chan("key", || 2); // runs anew instead of joining
+    ///     assert_eq!(new.recv(), Some(Shared { val: 2, shared: false }));
+    ///     gate.close();
+    ///     assert_eq!(old.recv(), Some(Shared { val: 1, shared: false }));
+    /// });
+    /// ```
     pub fn forget(&self, key: &K) {
         let removed = self.calls.lock().remove(key);
         drop(removed);

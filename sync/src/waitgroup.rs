@@ -10,6 +10,29 @@ use gort_runtime::loom::{AtomicU32, AtomicU64, Ordering};
 use gort_runtime::rt::{semacquire, semrelease, WaitReason};
 
 /// Waits for a collection of goroutines to finish.
+///
+/// # Examples
+///
+/// ```
+/// use gort::sync::WaitGroup;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::sync::Arc;
+///
+/// gort::run(|| {
+///     let wg = Arc::new(WaitGroup::new());
+///     let finished = Arc::new(AtomicUsize::new(0));
+///     for _ in 0..10 {
+///         wg.add(1);
+///         let (wg, finished) = (wg.clone(), finished.clone());
+///         gort::go(move || {
+///             finished.fetch_add(1, Ordering::Relaxed);
+///             wg.done();
+///         });
+///     }
+///     wg.wait(); // parks until all ten have called `done`
+///     assert_eq!(finished.load(Ordering::Relaxed), 10);
+/// });
+/// ```
 #[derive(Default)]
 pub struct WaitGroup {
     state: AtomicU64,
@@ -31,6 +54,17 @@ impl std::fmt::Debug for WaitGroup {
 
 impl WaitGroup {
     /// A WaitGroup with counter 0.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::WaitGroup;
+    ///
+    /// gort::run(|| {
+    ///     let wg = WaitGroup::new();
+    ///     wg.wait(); // the counter is 0: returns at once
+    /// });
+    /// ```
     pub const fn new() -> WaitGroup {
         WaitGroup {
             state: AtomicU64::new(0),
@@ -43,6 +77,23 @@ impl WaitGroup {
     /// # Panics
     /// "sync: negative WaitGroup counter"; "sync: WaitGroup misuse: Add called concurrently
     /// with Wait".
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let wg = Arc::new(WaitGroup::new());
+    ///     wg.add(3); // before starting the goroutines, as in Go
+    ///     let wg2 = wg.clone();
+    ///     gort::go(move || wg2.add(-3)); // one goroutine finishing three items
+    ///     wg.wait();
+    ///     let r = std::panic::catch_unwind(|| wg.add(-1));
+    ///     assert!(r.is_err()); // "sync: negative WaitGroup counter"
+    /// });
+    /// ```
     pub fn add(&self, delta: i32) {
         // ORDERING: SeqCst as Go's atomic.Uint64 (a StoreLoad against `wait`'s CAS).
         let state = self
@@ -74,6 +125,21 @@ impl WaitGroup {
     ///
     /// # Panics
     /// As `add(-1)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let wg = Arc::new(WaitGroup::new());
+    ///     wg.add(1);
+    ///     let wg2 = wg.clone();
+    ///     gort::go(move || wg2.done()); // Go's `defer wg.Done()`
+    ///     wg.wait();
+    /// });
+    /// ```
     pub fn done(&self) {
         self.add(-1);
     }
@@ -83,6 +149,26 @@ impl WaitGroup {
     /// # Panics
     /// "sync: WaitGroup is reused before previous Wait has returned"; if it must wait outside a
     /// goroutine.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::WaitGroup;
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let wg = Arc::new(WaitGroup::new());
+    ///     let done = Arc::new(WaitGroup::new());
+    ///     wg.add(1);
+    ///     // Any number of goroutines may wait; all are released together.
+    ///     for _ in 0..3 {
+    ///         let wg = wg.clone();
+    ///         done.go(move || wg.wait());
+    ///     }
+    ///     wg.done();
+    ///     done.wait();
+    /// });
+    /// ```
     #[track_caller]
     pub fn wait(&self) {
         loop {
@@ -106,6 +192,26 @@ impl WaitGroup {
     }
 
     /// Runs `f` in a new goroutine, counting it in the group (Go 1.25's `WaitGroup.Go`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use gort::sync::{Mutex, WaitGroup};
+    /// use std::sync::Arc;
+    ///
+    /// gort::run(|| {
+    ///     let wg = Arc::new(WaitGroup::new());
+    ///     let results = Arc::new(Mutex::new(Vec::new()));
+    ///     for i in 0..5 {
+    ///         let results = results.clone();
+    ///         wg.go(move || results.lock().push(i * i)); // no add/done to get wrong
+    ///     }
+    ///     wg.wait();
+    ///     let mut r = results.lock().clone();
+    ///     r.sort();
+    ///     assert_eq!(r, [0, 1, 4, 9, 16]);
+    /// });
+    /// ```
     #[track_caller]
     pub fn go<F>(self: &std::sync::Arc<Self>, f: F)
     where

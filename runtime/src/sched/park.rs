@@ -109,6 +109,17 @@ pub fn goready(gp: GPtr) {
 /// Outside a goroutine this yields the OS thread.
 ///
 /// Go: `runtime.Gosched`.
+///
+/// # Examples
+/// ```
+/// gort::Builder::new().max_procs(1).run(|| {
+///     let h = gort::go(|| 6 * 7); // queued behind main on the only P
+///     while !h.is_finished() {
+///         gort::runtime::gosched(); // lets it run
+///     }
+///     assert_eq!(h.join().unwrap(), 42);
+/// });
+/// ```
 #[track_caller]
 pub fn gosched() {
     match getg() {
@@ -167,6 +178,20 @@ pub fn do_spin() {
 
 /// A cheap check point: yields if sysmon has asked the running goroutine to (it has run past
 /// its 10 ms time slice). Call it in long loops that make no other gort calls.
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let mut sum = 0u64;
+///     for i in 0..1_000_000u64 {
+///         sum += i;
+///         if i % 1024 == 0 {
+///             gort::runtime::preempt_point(); // yields only if sysmon asked
+///         }
+///     }
+///     assert_eq!(sum, 499_999_500_000);
+/// });
+/// ```
 #[inline]
 #[track_caller]
 pub fn preempt_point() {

@@ -68,6 +68,17 @@ fn session() -> u32 {
 }
 
 /// Whether a trace is being recorded.
+///
+/// # Examples
+/// ```
+/// let path = std::env::temp_dir().join(format!("gort-doc-on-{}.json", std::process::id()));
+/// assert!(!gort::trace::is_enabled());
+/// gort::trace::start(&path).unwrap();
+/// assert!(gort::trace::is_enabled());
+/// gort::trace::stop().unwrap();
+/// assert!(!gort::trace::is_enabled());
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 #[inline]
 pub fn is_enabled() -> bool {
     // ORDERING: Relaxed: the hooks' only shared read. A thread that sees a start or a stop late
@@ -118,6 +129,18 @@ fn start_as(path: &Path, from_env: bool) -> io::Result<()> {
 ///
 /// # Errors
 /// If no trace is being recorded (`NotFound`), or writing the file fails.
+///
+/// # Examples
+/// ```
+/// let err = gort::trace::stop().unwrap_err();
+/// assert_eq!(err.kind(), std::io::ErrorKind::NotFound); // no trace is running
+/// let path = std::env::temp_dir().join(format!("gort-doc-stop-{}.json", std::process::id()));
+/// gort::trace::start(&path).unwrap();
+/// gort::run(|| gort::go(|| ()).join().unwrap());
+/// gort::trace::stop().unwrap(); // writes the file
+/// assert!(std::fs::read_to_string(&path).unwrap().contains("\"traceEvents\""));
+/// std::fs::remove_file(&path).unwrap();
+/// ```
 pub fn stop() -> io::Result<()> {
     let mut st = STATE.lock().unwrap_or_else(|e| e.into_inner());
     let Some((f, _)) = st.take() else {
