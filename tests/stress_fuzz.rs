@@ -582,6 +582,36 @@ fn stress_fuzz_short() {
     fuzz("stress_fuzz_short", 40, None, SHORT, false);
 }
 
+/// The short version again, in a child process under `GORT_RETAKE_STORM=1`: sysmon takes the
+/// P of every goroutine it finds in user code, every round, so the hand-off paths (hog
+/// retake, blocking calls, `exitsyscall`'s fast path on a P another M gave up) run thousands
+/// of times. Three bugs were found this way (docs/reliability.md, "Findings").
+#[test]
+fn stress_fuzz_short_under_retake_storm() {
+    common::scenario("storm", || {
+        fuzz(
+            "stress_fuzz_short_under_retake_storm",
+            40,
+            None,
+            SHORT,
+            false,
+        );
+        println!("STORM ok");
+    });
+    let o = common::spawn_scenario(
+        "stress_fuzz_short_under_retake_storm",
+        "storm",
+        &[("GORT_RETAKE_STORM", "1")],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && out.contains("STORM ok"),
+        "status {:?}\nstdout:\n{out}\nstderr:\n{err}",
+        o.status
+    );
+}
+
 /// The long version: `GORT_STRESS_ITERS` (2,000) larger workloads, or `GORT_STRESS_SECS`.
 #[test]
 #[ignore = "long: run with --ignored (scripts or by hand), see the module docs"]

@@ -36,11 +36,11 @@ pub fn parse_gomaxprocs(v: &str, ncpu: usize) -> usize {
     match v.trim().parse::<i64>() {
         Ok(n) if (1..=MAX_GOMAXPROCS as i64).contains(&n) => n as usize,
         Ok(n) if n > MAX_GOMAXPROCS as i64 => {
-            eprintln!("gort: GOMAXPROCS={v:?} is above the limit of {MAX_GOMAXPROCS}; using {MAX_GOMAXPROCS}");
+            crate::print::stderr(&format!("gort: GOMAXPROCS={v:?} is above the limit of {MAX_GOMAXPROCS}; using {MAX_GOMAXPROCS}\n"));
             MAX_GOMAXPROCS
         }
         _ => {
-            eprintln!("gort: ignoring GOMAXPROCS={v:?}: not a positive integer; using {default} (the CPU count)");
+            crate::print::stderr(&format!("gort: ignoring GOMAXPROCS={v:?}: not a positive integer; using {default} (the CPU count)\n"));
             default
         }
     }
@@ -50,7 +50,7 @@ pub fn parse_gomaxprocs(v: &str, ncpu: usize) -> usize {
 pub fn stack_size_from_env() -> usize {
     match std::env::var("GORT_STACK_SIZE") {
         Ok(v) => parse_size(&v).unwrap_or_else(|| {
-            eprintln!("gort: ignoring GORT_STACK_SIZE={v:?}: expected bytes like 65536, 64k or 1m; using {DEFAULT_STACK_SIZE}");
+            crate::print::stderr(&format!("gort: ignoring GORT_STACK_SIZE={v:?}: expected bytes like 65536, 64k or 1m; using {DEFAULT_STACK_SIZE}\n"));
             DEFAULT_STACK_SIZE
         }),
         Err(_) => DEFAULT_STACK_SIZE,

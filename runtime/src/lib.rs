@@ -26,7 +26,7 @@ macro_rules! throw {
 #[doc(hidden)]
 #[cold]
 pub fn fatal_error(msg: &str) -> ! {
-    eprintln!("fatal error: {msg}");
+    print::stderr(&format!("fatal error: {msg}\n"));
     std::process::abort()
 }
 
@@ -45,6 +45,7 @@ pub mod loom;
 pub mod metrics;
 #[cfg(not(loom))]
 pub mod netpoll;
+mod print;
 #[cfg(not(loom))]
 pub mod sched;
 #[cfg(not(loom))]
@@ -61,6 +62,15 @@ pub use sched::proc::{Builder, JoinHandle, Panic};
 
 /// Starts the runtime on the calling thread with settings from the environment, runs `f` as the
 /// main goroutine and returns its result. See [`Builder::run`].
+///
+/// # Examples
+/// ```
+/// let answer = gort::run(|| {
+///     assert_eq!(gort::runtime::goid(), Some(1)); // the main goroutine
+///     6 * 7
+/// });
+/// assert_eq!(answer, 42);
+/// ```
 #[cfg(not(loom))]
 pub fn run<F, R>(f: F) -> R
 where
@@ -76,6 +86,15 @@ where
 ///
 /// # Panics
 /// Outside a goroutine.
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let squares: Vec<_> = (1..=10).map(|i| gort::go(move || i * i)).collect();
+///     let sum: i32 = squares.into_iter().map(|h| h.join().unwrap()).sum();
+///     assert_eq!(sum, 385);
+/// });
+/// ```
 #[cfg(not(loom))]
 #[track_caller]
 pub fn go<F, T>(f: F) -> JoinHandle<T>
@@ -102,6 +121,15 @@ pub mod runtime {
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     assert_eq!(gort::runtime::num_goroutine(), 1); // main
+    ///     let h = gort::go(|| gort::runtime::num_goroutine());
+    ///     assert_eq!(h.join().unwrap(), 2); // main, waiting in join, and the caller
+    /// });
+    /// ```
     pub fn num_goroutine() -> usize {
         let m = getm().unwrap_or_else(|| outside_goroutine("count goroutines"));
         // ORDERING: a statistic.
@@ -112,17 +140,43 @@ pub mod runtime {
     ///
     /// # Panics
     /// Outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::Builder::new().max_procs(3).run(|| {
+    ///     assert_eq!(gort::runtime::gomaxprocs(), 3);
+    /// });
+    /// ```
     pub fn gomaxprocs() -> usize {
         let m = getm().unwrap_or_else(|| outside_goroutine("read GOMAXPROCS"));
         m.sched.gomaxprocs as usize
     }
 
     /// The number of logical CPUs usable by this process.
+    ///
+    /// # Examples
+    /// ```
+    /// let n = gort::runtime::num_cpu(); // works outside a goroutine too
+    /// assert!(n >= 1);
+    /// let procs = gort::Builder::new().max_procs(n).run(|| gort::runtime::gomaxprocs());
+    /// assert_eq!(procs, n);
+    /// ```
     pub fn num_cpu() -> usize {
         crate::env::num_cpu()
     }
 
     /// The id of the calling goroutine, if any (main is 1).
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(gort::runtime::goid(), None); // not a goroutine
+    /// gort::run(|| {
+    ///     assert_eq!(gort::runtime::goid(), Some(1));
+    ///     let h = gort::go(|| gort::runtime::goid());
+    ///     let id = h.goid();
+    ///     assert_eq!(h.join().unwrap(), Some(id));
+    /// });
+    /// ```
     pub fn goid() -> Option<u64> {
         crate::sched::m::getg().map(|g| g.goid())
     }

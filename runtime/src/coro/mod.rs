@@ -8,6 +8,7 @@
 
 pub mod overflow;
 pub mod stack;
+mod valgrind;
 
 use corosensei::{Coroutine, Yielder};
 
@@ -43,5 +44,6 @@ pub(crate) fn new_coro<F>(stack: StackSlot, body: F) -> Coro
 where
     F: FnOnce(&GYielder) + 'static,
 {
+    stack.mark_fresh();
     Coroutine::with_stack(stack, move |y: &GYielder, ()| body(y))
 }

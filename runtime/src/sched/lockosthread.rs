@@ -37,6 +37,19 @@ use crate::sched::syscall::handoffp;
 /// Outside a goroutine.
 ///
 /// Go: `runtime.LockOSThread`.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     gort::runtime::lock_os_thread();
+///     let thread = std::thread::current().id();
+///     gort::time::sleep(Duration::from_millis(1)); // parks, then resumes on the same thread
+///     gort::runtime::gosched();
+///     assert_eq!(std::thread::current().id(), thread);
+///     gort::runtime::unlock_os_thread();
+/// });
+/// ```
 pub fn lock_os_thread() {
     let gp = getg().unwrap_or_else(|| outside_goroutine("lock an OS thread"));
     let mp = getm().expect("a goroutine runs on an M");
@@ -61,6 +74,20 @@ pub fn lock_os_thread() {
 /// Outside a goroutine.
 ///
 /// Go: `runtime.UnlockOSThread`.
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     gort::runtime::unlock_os_thread(); // not locked: does nothing
+///     gort::runtime::lock_os_thread();
+///     gort::runtime::lock_os_thread(); // calls nest
+///     gort::runtime::unlock_os_thread();
+///     let thread = std::thread::current().id();
+///     gort::runtime::gosched();
+///     assert_eq!(std::thread::current().id(), thread); // still locked once
+///     gort::runtime::unlock_os_thread(); // now it may run on any thread
+/// });
+/// ```
 pub fn unlock_os_thread() {
     let gp = getg().unwrap_or_else(|| outside_goroutine("unlock an OS thread"));
     let n = gp.locked.get();
@@ -167,10 +194,11 @@ pub(crate) fn mexit(mp: &'static M) {
 }
 
 /// Counts Ms idle with a locked G (or wedged) in or out; a new one may make every M idle, so
-/// it runs `checkdead`.
+/// it runs `checkdead`. sysmon also uses it to count itself as running while it hands off a
+/// P it retook (see `retake_syscall`, `retake_hog`).
 ///
 /// Go: `incidlelocked` (proc.go).
-fn incidlelocked(sched: &'static crate::sched::Sched, v: i32) {
+pub(crate) fn incidlelocked(sched: &'static crate::sched::Sched, v: i32) {
     sched.lock.lock();
     // ORDERING: SeqCst, changed and read by `checkdead` under the sched lock.
     sched.nmidlelocked.fetch_add(v, Ordering::SeqCst);

@@ -71,6 +71,9 @@ pub struct M {
     pub(crate) p: AtomicPtr<P>,
     /// The P to take on wake-up (set by `startm`).
     pub(crate) nextp: AtomicPtr<P>,
+    /// The P this M gave up on entering a blocking call, to try to take back on return (Go's
+    /// `m.oldp`). This M only.
+    pub(crate) oldp: AtomicPtr<P>,
     /// Whether this M is spinning (looking for work with a P and counted in `nmspinning`).
     pub(crate) spinning: AtomicBool,
     /// Whether this M is parked on the idle list (for scheddetail).
@@ -104,6 +107,7 @@ impl M {
             sched,
             p: AtomicPtr::new(std::ptr::null_mut()),
             nextp: AtomicPtr::new(std::ptr::null_mut()),
+            oldp: AtomicPtr::new(std::ptr::null_mut()),
             spinning: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             curg: AtomicPtr::new(std::ptr::null_mut()),

@@ -14,7 +14,8 @@
 //! And `retake`, a state word: `NONE`, `REQUESTED` (by sysmon), `TAKEN` (by sysmon).
 //! - M, entering the runtime: `in_runtime += 1` (a plain store), a compiler fence, then read
 //!   `retake`: `NONE`: the P is still its own. `REQUESTED`: CAS it back to `NONE`; if that
-//!   fails, it is `TAKEN`. `TAKEN`: the P was handed off; forget it (`lost`).
+//!   fails, sysmon changed it first (cancelled to `NONE`, or `TAKEN`): read it again.
+//!   `TAKEN`: the P was handed off; forget it (`lost`).
 //! - sysmon: CAS `retake` `NONE -> REQUESTED`, then `membarrier` (every running thread of the
 //!   process executes a full barrier), then read `in_runtime`. Above 0: the M is in the runtime;
 //!   CAS `REQUESTED -> NONE` and leave. 0: CAS `REQUESTED -> TAKEN`; if it wins, the M was in
@@ -99,6 +100,37 @@ pub(crate) fn claim(mp: &'static M) -> Option<Claim> {
     }
 }
 
+/// Marks `mp` as in the runtime without claiming a P, for code that acquires one and must not
+/// lose it to sysmon before it is set up (`exitsyscall`). The M holds no P here, so sysmon
+/// cannot have requested or taken one from it (it finds owners through `P::m`); any request
+/// still pending from before is cancelled.
+pub(crate) fn enter_runtime(mp: &'static M) -> RuntimeGuard {
+    let w = &mp.claim;
+    // ORDERING: as in `claim`.
+    let d = w.in_runtime.load(Ordering::Relaxed);
+    w.in_runtime.store(d + 1, Ordering::Relaxed);
+    compiler_fence(Ordering::SeqCst);
+    if d == 0 {
+        // ORDERING: the decision CAS, as in `check`.
+        let _ = w
+            .retake
+            .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst);
+    }
+    RuntimeGuard { mp }
+}
+
+/// See `enter_runtime`; leaves the runtime when dropped.
+pub(crate) struct RuntimeGuard {
+    mp: &'static M,
+}
+
+impl Drop for RuntimeGuard {
+    #[inline]
+    fn drop(&mut self) {
+        leave(self.mp);
+    }
+}
+
 #[inline]
 fn leave(mp: &M) {
     compiler_fence(Ordering::SeqCst);
@@ -114,18 +146,24 @@ fn leave(mp: &M) {
 fn check(mp: &'static M) -> Option<&'static P> {
     // ORDERING: Relaxed load: `membarrier` on sysmon's side orders it (module docs); the CAS
     // is SeqCst as the decision point.
-    match mp.claim.retake.load(Ordering::Relaxed) {
-        NONE => mp.p(),
-        REQUESTED
-            if mp
-                .claim
-                .retake
-                .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst)
-                .is_ok() =>
-        {
-            mp.p()
+    loop {
+        match mp.claim.retake.load(Ordering::Relaxed) {
+            NONE => return mp.p(),
+            REQUESTED => {
+                // Cancel the request. If the CAS fails, sysmon moved the word first: to NONE
+                // (it cancelled, seeing us in the runtime) or to TAKEN; read it again. Reading
+                // a failed cancel as "taken" would drop a P nobody took.
+                if mp
+                    .claim
+                    .retake
+                    .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    return mp.p();
+                }
+            }
+            _ => return lost(mp),
         }
-        _ => lost(mp),
     }
 }
 
@@ -209,10 +247,17 @@ pub(crate) fn retake_hog(sched: &'static Sched, pp: &'static P) -> bool {
             .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst);
         return false;
     }
+    // Once TAKEN, the hog's M may find its P gone, get no other and go idle while the P is
+    // still in sysmon's hands (on no list, held by no M) until `handoffp` places it; if that M
+    // were the last, `checkdead` would report a false deadlock with the P's queue full. So
+    // sysmon counts as running across the hand-off, as in `retake_syscall` (found with
+    // valgrind, where slowed-down goroutines get retaken often).
+    crate::sched::lockosthread::incidlelocked(sched, -1);
     if w.retake
         .compare_exchange(REQUESTED, TAKEN, Ordering::SeqCst, Ordering::SeqCst)
         .is_err()
     {
+        crate::sched::lockosthread::incidlelocked(sched, 1);
         return false; // the M entered the runtime and cancelled
     }
     // The P is ours: the M will see TAKEN before it touches it again.
@@ -225,6 +270,7 @@ pub(crate) fn retake_hog(sched: &'static Sched, pp: &'static P) -> bool {
     // ORDERING: statistics.
     sched.stats.hog_retakes.fetch_add(1, Ordering::Relaxed);
     crate::sched::syscall::handoffp(sched, pp);
+    crate::sched::lockosthread::incidlelocked(sched, 1);
     true
 }
 

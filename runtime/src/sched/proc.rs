@@ -30,17 +30,46 @@ use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 const GOID_CACHE_BATCH: u64 = 16;
 
 /// A goroutine's panic, as returned by `JoinHandle::join` (Go's recovered panic value).
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let h = gort::go(|| -> u32 { panic!("boom") });
+///     let p: gort::Panic = h.join().unwrap_err(); // the goroutine's panic; main goes on
+///     assert_eq!(p.message(), Some("boom"));
+///     assert_eq!(p.to_string(), "boom");
+/// });
+/// ```
 pub struct Panic {
     payload: Box<dyn Any + Send + 'static>,
 }
 
 impl Panic {
     /// The panic message if the payload is a string (`panic!("...")`).
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let p = gort::go(|| -> u32 { panic!("bad input: {}", 7) }).join().unwrap_err();
+    ///     assert_eq!(p.message(), Some("bad input: 7"));
+    ///     let p = gort::go(|| -> u32 { std::panic::panic_any(7) }).join().unwrap_err();
+    ///     assert_eq!(p.message(), None); // not a string
+    /// });
+    /// ```
     pub fn message(&self) -> Option<&str> {
         payload_str(&*self.payload)
     }
 
     /// The raw payload, for `std::panic::resume_unwind`.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let p = gort::go(|| -> u32 { std::panic::panic_any(42_u32) }).join().unwrap_err();
+    ///     let payload = p.into_payload(); // or std::panic::resume_unwind(payload)
+    ///     assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+    /// });
+    /// ```
     pub fn into_payload(self) -> Box<dyn Any + Send + 'static> {
         self.payload
     }
@@ -72,6 +101,15 @@ fn payload_str(p: &(dyn Any + Send)) -> Option<&str> {
 /// A handle to a goroutine's result. `join` parks the calling goroutine until it finishes;
 /// dropping the handle detaches the goroutine (a detached goroutine that panics ends the
 /// process, as in Go).
+///
+/// # Examples
+/// ```
+/// gort::run(|| {
+///     let h: gort::JoinHandle<&str> = gort::go(|| "done");
+///     assert_eq!(h.join().unwrap(), "done");
+///     drop(gort::go(|| ())); // detached: runs on, nobody waits for it
+/// });
+/// ```
 pub struct JoinHandle<T> {
     gp: GPtr,
     _result: PhantomData<fn() -> T>,
@@ -94,6 +132,15 @@ impl<T: Send + 'static> JoinHandle<T> {
     ///
     /// # Panics
     /// If it would have to wait and is called outside a goroutine.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     assert_eq!(gort::go(|| 6 * 7).join().unwrap(), 42);
+    ///     let failed = gort::go(|| -> u32 { panic!("boom") }).join();
+    ///     assert_eq!(failed.unwrap_err().message(), Some("boom"));
+    /// });
+    /// ```
     #[track_caller]
     pub fn join(self) -> Result<T, Panic> {
         let gp = self.gp;
@@ -115,12 +162,37 @@ impl<T: Send + 'static> JoinHandle<T> {
     }
 
     /// Whether the goroutine has finished.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let release = gort::chan::<()>(0);
+    ///     let r = release.clone();
+    ///     let h = gort::go(move || r.recv());
+    ///     assert!(!h.is_finished()); // it waits for the channel
+    ///     release.close();
+    ///     while !h.is_finished() {
+    ///         gort::runtime::gosched();
+    ///     }
+    ///     assert_eq!(h.join().unwrap(), None); // returns at once
+    /// });
+    /// ```
     pub fn is_finished(&self) -> bool {
         // ORDERING: as in `join`.
         self.gp.join.load(Ordering::Acquire) & join::COMPLETE != 0
     }
 
     /// The goroutine's id.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::run(|| {
+    ///     let h = gort::go(|| gort::runtime::goid());
+    ///     let id = h.goid();
+    ///     assert_ne!(id, 1); // 1 is the main goroutine
+    ///     assert_eq!(h.join().unwrap(), Some(id));
+    /// });
+    /// ```
     pub fn goid(&self) -> u64 {
         self.gp.goid()
     }
@@ -227,7 +299,7 @@ fn fatal_panic(gp: GPtr, p: &Panic) -> ! {
     let msg = p.message().unwrap_or("(non-string panic payload)");
     let mut out = format!("panic: {msg}\n\ngoroutine {} [running]:\n", gp.goid());
     crate::sched::traceback::write_created_by(&mut out, gp.goid(), &gp.origin.get());
-    eprint!("{out}");
+    crate::print::stderr(&out);
     std::process::exit(2)
 }
 
@@ -567,7 +639,27 @@ pub(crate) fn checkdead_locked(sched: &'static Sched) {
         return;
     }
     if sched.runqsize.load(Ordering::SeqCst) > 0 {
-        crate::throw!("checkdead: runnable g");
+        checkdead_throw(sched, "checkdead: runnable g".into());
+    }
+    // Every M is idle, so no P is held: a G left in a P's local queue or `runnext` is lost
+    // work, a scheduler bug, not a deadlock of the program.
+    if let Some(pp) = sched
+        .allp
+        .iter()
+        .find(|pp| !crate::sched::runq::runq_empty(pp))
+    {
+        let st = &sched.stats;
+        checkdead_throw(
+            sched,
+            format!(
+                "checkdead: runnable g in the run queue of P{} ({:?}) while every M is idle \
+                 (hog_retakes={}, syscall_handoffs={})",
+                pp.id,
+                pp.status(),
+                st.hog_retakes.load(Ordering::Relaxed),
+                st.syscall_handoffs.load(Ordering::Relaxed)
+            ),
+        );
     }
     // A pending timer will wake something (Go: "if any P has timers, return").
     if crate::time::live(sched) > 0 {
@@ -575,11 +667,31 @@ pub(crate) fn checkdead_locked(sched: &'static Sched) {
     }
     sched.lock.unlock();
     let dump = crate::sched::trace::goroutine_dump(sched);
-    eprintln!("fatal error: all goroutines are asleep - deadlock!\n\n{dump}");
+    crate::print::stderr(&format!(
+        "fatal error: all goroutines are asleep - deadlock!\n\n{dump}\n"
+    ));
     std::process::exit(2);
 }
 
+/// `checkdead` found the scheduler inconsistent: prints the scheduler's state as
+/// `GODEBUG=scheddetail=1` does, then throws `msg`. Called with `sched.lock` held.
+#[cold]
+fn checkdead_throw(sched: &'static Sched, msg: String) -> ! {
+    sched.lock.unlock();
+    crate::sched::trace::schedtrace(sched, true);
+    crate::throw!("{msg}");
+}
+
 /// Configures and starts a runtime.
+///
+/// # Examples
+/// ```
+/// let procs = gort::Builder::new()
+///     .max_procs(2)
+///     .stack_size(512 * 1024)
+///     .run(|| gort::runtime::gomaxprocs());
+/// assert_eq!(procs, 2);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Builder {
     max_procs: Option<usize>,
@@ -591,6 +703,13 @@ pub const MAX_GOMAXPROCS: usize = 1024;
 
 impl Builder {
     /// A builder with defaults from the environment (`GOMAXPROCS`, `GORT_STACK_SIZE`).
+    ///
+    /// # Examples
+    /// ```
+    /// // The same as gort::run(|| 6 * 7).
+    /// let answer = gort::Builder::new().run(|| 6 * 7);
+    /// assert_eq!(answer, 42);
+    /// ```
     pub fn new() -> Builder {
         Builder::default()
     }
@@ -599,6 +718,13 @@ impl Builder {
     ///
     /// # Panics
     /// If `n` is 0 or above 1024.
+    ///
+    /// # Examples
+    /// ```
+    /// gort::Builder::new().max_procs(1).run(|| {
+    ///     assert_eq!(gort::runtime::gomaxprocs(), 1); // one goroutine runs at a time
+    /// });
+    /// ```
     pub fn max_procs(mut self, n: usize) -> Builder {
         assert!(
             (1..=MAX_GOMAXPROCS).contains(&n),
@@ -609,6 +735,16 @@ impl Builder {
     }
 
     /// Sets each goroutine's stack size in bytes (rounded up to whole pages, at least 16 KiB).
+    ///
+    /// # Examples
+    /// ```
+    /// let n = gort::Builder::new().stack_size(1 << 20).run(|| {
+    ///     // A 256 KiB local would overflow the default stack; 1 MiB has room.
+    ///     let h = gort::go(|| std::hint::black_box([1u8; 256 * 1024]).len());
+    ///     h.join().unwrap()
+    /// });
+    /// assert_eq!(n, 256 * 1024);
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> Builder {
         self.stack_size = Some(bytes);
         self
@@ -622,6 +758,15 @@ impl Builder {
     /// If called from inside a running runtime.
     ///
     /// Go: `rt0_go` -> `schedinit`, `newproc(main)`, `mstart` (proc.go).
+    ///
+    /// # Examples
+    /// ```
+    /// let answer = gort::Builder::new().max_procs(2).run(|| gort::go(|| 6 * 7).join().unwrap());
+    /// assert_eq!(answer, 42);
+    /// // A panic in the main goroutine comes out of run.
+    /// let r = std::panic::catch_unwind(|| gort::Builder::new().run(|| -> u32 { panic!("boom") }));
+    /// assert!(r.is_err());
+    /// ```
     pub fn run<F, R>(self, f: F) -> R
     where
         F: FnOnce() -> R + Send + 'static,

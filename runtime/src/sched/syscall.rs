@@ -3,13 +3,20 @@
 //! OS thread stops only this goroutine.
 //!
 //! # Protocol (Go's classic `_Psyscall`)
-//! - Enter: the G goes `Running -> Syscall` and its P `Running -> Syscall`; the P stays
-//!   attached (cheap). While `f` runs, the thread is not an M at all (`CUR_M` is cleared), so
-//!   gort calls inside `f` behave as on a plain thread.
+//! - Enter: the G goes `Running -> Syscall`; the M lets go of its P (`p.m` and `m.p` cleared,
+//!   the P remembered in `m.oldp`), then the P goes `Running -> Syscall` (Go's
+//!   `reentersyscall`). Nothing else moves, so entering is cheap. While `f` runs, the thread is
+//!   not an M at all (`CUR_M` is cleared), so gort calls inside `f` behave as on a plain thread.
+//!   The M must not keep `m.p`: another M may own the P by the time the call returns (taken
+//!   by sysmon, or even re-taken by this M's fast path after that M entered a call of its own),
+//!   and sysmon's hog retake (`pclaim`) finds a P's owner through `p.m` and checks `m.p`.
 //! - sysmon retakes a P that has been in the same call for at least one sysmon tick (20 us)
 //!   when it has work queued, or no M is spinning and no P is idle, or after 10 ms: it CASes
 //!   `Syscall -> Idle` and hands the P off (`handoffp`).
-//! - Exit, fast path: CAS the old P `Syscall -> Running`; it was never taken.
+//! - Exit, fast path: CAS `m.oldp` `Syscall -> Running` and `acquirep` it (Go's `wirep`): it
+//!   was not taken, or it was taken and is again in a call whose M will find it gone. This runs
+//!   inside the runtime (`pclaim::enter_runtime`), so sysmon cannot take the P back before the
+//!   M is done.
 //!   Slow path: take an idle P; failing that, the G suspends (`ExitSyscall`), its M puts it
 //!   on the global run queue and sleeps.
 //!   Exactly one of sysmon and the exiting M wins the P's CAS.
@@ -31,6 +38,21 @@ use crate::sched::Sched;
 /// that must wait, `join`) panic there, as outside a goroutine.
 ///
 /// Go: `entersyscall`/`exitsyscall` (proc.go).
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// gort::run(|| {
+///     let n = gort::runtime::blocking(|| {
+///         std::thread::sleep(Duration::from_millis(2)); // its P may go to another thread
+///         42
+///     });
+///     assert_eq!(n, 42);
+///     // Inside the call the thread is a plain thread to gort.
+///     assert_eq!(gort::runtime::blocking(|| gort::runtime::goid()), None);
+/// });
+/// assert_eq!(gort::runtime::blocking(|| 1 + 1), 2); // outside a goroutine: just calls f
+/// ```
 pub fn blocking<F: FnOnce() -> R, R>(f: F) -> R {
     let Some(mp) = getm() else { return f() };
     if mp.curg().is_none() {
@@ -59,7 +81,14 @@ fn entersyscall(mp: &'static M) {
     crate::trace::syscall_enter(mp, gp);
     gp.status.set(GStatus::Running, GStatus::Syscall);
     if let Some(c) = &claim {
-        c.p().set_status(PStatus::Syscall);
+        let pp = c.p();
+        // Let go of the P before publishing `Syscall` (after which sysmon may hand it to
+        // another M, whose `acquirep` must not be overwritten). Go: `reentersyscall`.
+        // ORDERING: owner-written fields; the status store below publishes them.
+        pp.m.store(std::ptr::null_mut(), Ordering::Relaxed);
+        mp.oldp.store(pp as *const P as *mut P, Ordering::Relaxed);
+        mp.p.store(std::ptr::null_mut(), Ordering::Relaxed);
+        pp.set_status(PStatus::Syscall);
     }
     drop(claim);
     let sched = mp.sched;
@@ -79,10 +108,17 @@ fn entersyscall(mp: &'static M) {
 fn exitsyscall(mp: &'static M) {
     m::set_current(Some(mp));
     let gp = getg().expect("exitsyscall: no G");
-    if let Some(claim) = crate::sched::pclaim::claim(mp) {
-        let pp = claim.p();
-        if pp.cas_status(PStatus::Syscall, PStatus::Running) {
-            // Fast path: the P was never taken.
+    // ORDERING: this M's own field.
+    let oldp = mp.oldp.swap(std::ptr::null_mut(), Ordering::Relaxed);
+    // SAFETY: Ps live in the leaked `Sched::allp`.
+    let oldp = unsafe { oldp.as_ref() };
+    {
+        // In the runtime until the P is ours and set up: sysmon's hog retake must not take
+        // it in between.
+        let _rt = crate::sched::pclaim::enter_runtime(mp);
+        if let Some(pp) = oldp.filter(|pp| pp.cas_status(PStatus::Syscall, PStatus::Running)) {
+            // Fast path: the P was not taken, or was taken and is in another call again.
+            acquirep(mp, pp);
             // ORDERING: owner-only counter, read by sysmon as a hint.
             pp.syscalltick.store(
                 pp.syscalltick.load(Ordering::Relaxed).wrapping_add(1),
@@ -92,18 +128,16 @@ fn exitsyscall(mp: &'static M) {
             crate::trace::syscall_exit(gp);
             return;
         }
-        // sysmon took it and handed it off.
-        mp.p.store(std::ptr::null_mut(), Ordering::Relaxed);
-    }
-    let sched = mp.sched;
-    sched.lock.lock();
-    let pp = pidleget_locked(sched);
-    sched.lock.unlock();
-    if let Some(pp) = pp {
-        acquirep(mp, pp);
-        gp.status.set(GStatus::Syscall, GStatus::Running);
-        crate::trace::syscall_exit(gp);
-        return;
+        let sched = mp.sched;
+        sched.lock.lock();
+        let pp = pidleget_locked(sched);
+        sched.lock.unlock();
+        if let Some(pp) = pp {
+            acquirep(mp, pp);
+            gp.status.set(GStatus::Syscall, GStatus::Running);
+            crate::trace::syscall_exit(gp);
+            return;
+        }
     }
     // No P: off the stack, onto the global queue; the M sleeps (Go's `exitsyscall0`).
     // SAFETY: the yielder is valid while the coroutine runs, and it runs now.
@@ -178,12 +212,20 @@ pub(crate) fn retake_syscall(
     {
         return false;
     }
-    if !pp.cas_status(PStatus::Syscall, PStatus::Idle) {
-        return false; // the M came back first
+    // From the CAS until `handoffp` has put the P somewhere, the P is in sysmon's hands: on no
+    // list and held by no M. The M may leave its call meanwhile, find no P, queue its G and go
+    // idle; if it were the last, `checkdead` would see every M idle and report a deadlock (or
+    // a runnable G). So sysmon counts as running across the hand-off (Go's `retake` does the
+    // same with `incidlelocked(-1)`/`(1)`), and the final `incidlelocked(1)` runs `checkdead`
+    // once the P is placed.
+    crate::sched::lockosthread::incidlelocked(sched, -1);
+    let taken = pp.cas_status(PStatus::Syscall, PStatus::Idle);
+    if taken {
+        pp.syscalltick.store(t.wrapping_add(1), Ordering::Relaxed);
+        // ORDERING: statistics.
+        sched.stats.syscall_handoffs.fetch_add(1, Ordering::Relaxed);
+        handoffp(sched, pp);
     }
-    pp.syscalltick.store(t.wrapping_add(1), Ordering::Relaxed);
-    // ORDERING: statistics.
-    sched.stats.syscall_handoffs.fetch_add(1, Ordering::Relaxed);
-    handoffp(sched, pp);
-    true
+    crate::sched::lockosthread::incidlelocked(sched, 1);
+    taken
 }

@@ -57,7 +57,7 @@ fn check_sigquit(sched: &Sched) {
     // ORDERING: SeqCst, the flag set by the handler.
     if SIGQUIT_PENDING.swap(false, Ordering::SeqCst) {
         let dump = crate::sched::trace::goroutine_dump(sched);
-        eprintln!("SIGQUIT: quit\n\n{dump}");
+        crate::print::stderr(&format!("SIGQUIT: quit\n\n{dump}\n"));
         std::process::exit(2);
     }
 }
@@ -210,6 +210,13 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
             }
             _ => continue,
         }
+        if retake_storm() {
+            // Testing aid: treat every running goroutine as a hog.
+            if crate::sched::pclaim::retake_hog(sched, pp) {
+                n += 1;
+            }
+            continue;
+        }
         // ORDERING: a progress hint.
         let t = pp.schedtick.load(Ordering::Relaxed);
         if pd.schedtick != t {
@@ -239,6 +246,16 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
         }
     }
     n
+}
+
+/// `GORT_RETAKE_STORM=1` (a testing aid, read once per process): every round, sysmon takes the
+/// P of every goroutine running user code, as from a hog, instead of only after a time slice
+/// ignored. It drives the hand-off paths (`pclaim`, `handoffp`) thousands of times a second,
+/// as valgrind's slowness does by accident; `tests/preempt.rs` runs channel and select
+/// workloads under it.
+fn retake_storm() -> bool {
+    static STORM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *STORM.get_or_init(|| std::env::var_os("GORT_RETAKE_STORM").is_some_and(|v| v == "1"))
 }
 
 /// Whether anything waits for `pp` to be given up: Gs in its run queue or the global one, its

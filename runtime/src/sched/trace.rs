@@ -320,7 +320,7 @@ pub(crate) fn schedtrace(sched: &Sched, detailed: bool) {
         l.push('\n');
         l
     };
-    eprint!("{out}");
+    crate::print::stderr(&out);
 }
 
 #[cfg(test)]
