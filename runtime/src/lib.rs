@@ -217,7 +217,8 @@ pub mod rt {
     pub use crate::sched::g::{GPtr, GStatus, WaitReason};
     pub use crate::sched::m::{cheaprandn, getg, proc_pin, procid, ProcPin};
     pub use crate::sched::park::{
-        can_spin, do_spin, gopark, goready, goyield, outside_goroutine, preempt_point,
+        can_spin, do_spin, gopark, goready, goyield, maybe_preempt, outside_goroutine,
+        preempt_point,
     };
     pub use crate::sched::sudog::{acquire_sudog, release_sudog, Sudog};
     pub use crate::sema::{semacquire, semrelease, NotifyList};

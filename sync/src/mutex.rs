@@ -107,6 +107,9 @@ impl RawMutex {
     #[inline]
     #[track_caller]
     pub fn lock(&self) {
+        // A check point: yields here if sysmon asked this goroutine to (Go would preempt a
+        // goroutine looping on Lock/Unlock asynchronously).
+        gort_runtime::rt::maybe_preempt();
         // ORDERING: Acquire pairs with the Release in `unlock`.
         if self
             .state

@@ -102,6 +102,8 @@ impl RawRwMutex {
     /// ```
     #[track_caller]
     pub fn rlock(&self) {
+        // A check point, as in `RawMutex::lock` (a writer's `lock` goes through that one).
+        gort_runtime::rt::maybe_preempt();
         if self.reader_count.fetch_add(1, Ordering::SeqCst) + 1 < 0 {
             // A writer is pending: wait for it.
             semacquire(&self.reader_sem, false, WaitReason::SyncRWMutexRLock);

@@ -203,6 +203,36 @@ pub fn preempt_point() {
     }
 }
 
+/// Set by sysmon while some goroutine has been asked to yield and has not yet (a process-wide
+/// hint, never a guarantee). The fast paths of channel and sync operations, which otherwise
+/// never enter the runtime, read it (`maybe_preempt`), so a goroutine looping on them yields
+/// at its next operation, as Go's asynchronous preemption would stop it, instead of being
+/// retaken as a hog and running on beside the goroutine that got its P (which at
+/// GOMAXPROCS=1 ran two goroutines at once and made them contend).
+pub static PREEMPT_HINT: crate::loom::AtomicBool = crate::loom::AtomicBool::new(false);
+
+/// A check point for fast paths: one load of a read-mostly static, and the goroutine's own
+/// flag only while sysmon has asked some goroutine to yield (`PREEMPT_HINT`).
+#[inline(always)]
+#[track_caller]
+pub fn maybe_preempt() {
+    // ORDERING: a hint; a stale value delays or repeats one check.
+    if PREEMPT_HINT.load(Ordering::Relaxed) {
+        preempt_point_slow(Location::caller());
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn preempt_point_slow(site: &'static Location<'static>) {
+    if let Some(gp) = getg() {
+        // ORDERING: an advisory flag.
+        if gp.preempt.load(Ordering::Relaxed) {
+            preempt_now(gp, site);
+        }
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn preempt_now(gp: GPtr, site: &'static Location<'static>) {
