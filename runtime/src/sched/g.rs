@@ -231,6 +231,8 @@ pub struct G {
     /// A `WaitReason` while Waiting. Written by the G itself before it parks.
     pub(crate) waitreason: AtomicU8,
     /// Set by sysmon when the G has run past its time slice; cleared by the G when it yields.
+    /// Set and cleared only through `request_preempt`/`clear_preempt`, which keep
+    /// `park::PREEMPT_PENDING` equal to the number of Gs with the flag set.
     pub(crate) preempt: AtomicBool,
     /// Select wake-up race: the first waker to CAS 0 -> 1 wins (Go's `selectDone`).
     pub selectdone: AtomicU32,
@@ -321,6 +323,27 @@ impl GPtr {
 }
 
 impl G {
+    /// Asks the G to yield at its next check point (sets `preempt`, counted in
+    /// `park::PREEMPT_PENDING`).
+    pub(crate) fn request_preempt(&self) {
+        // ORDERING: the flag is advisory; the swap only pairs the count with the transition.
+        if !self.preempt.swap(true, Ordering::Relaxed) {
+            // ORDERING: a hint read by fast paths; exactness comes from the paired swaps.
+            crate::sched::park::PREEMPT_PENDING.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Withdraws a request to yield, if any (the G yielded, parked, was rescheduled or ended).
+    #[inline]
+    pub(crate) fn clear_preempt(&self) {
+        // ORDERING: as in `request_preempt`; the load keeps the common case (no request) to a
+        // plain read.
+        if self.preempt.load(Ordering::Relaxed) && self.preempt.swap(false, Ordering::Relaxed) {
+            // ORDERING: as in `request_preempt`.
+            crate::sched::park::PREEMPT_PENDING.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn new(sched: *const Sched) -> Box<G> {
         Box::new(G {
             goid: AtomicU64::new(0),

@@ -57,6 +57,8 @@ pub unsafe fn gopark(unlockf: Option<UnlockFn>, arg: *mut (), reason: WaitReason
 /// thread-locals of the M that parked it survives into the M that resumes it.
 #[inline(never)]
 fn park_g(gp: GPtr, what: Suspend, reason: WaitReason, site: &'static Location<'static>) {
+    // Parking answers any request to yield.
+    gp.clear_preempt();
     gp.set_wait_reason(reason);
     gp.stamp_waitsince();
     // ORDERING: diagnostics only (see the module docs, "Park sites").
@@ -203,21 +205,22 @@ pub fn preempt_point() {
     }
 }
 
-/// Set by sysmon while some goroutine has been asked to yield and has not yet (a process-wide
-/// hint, never a guarantee). The fast paths of channel and sync operations, which otherwise
-/// never enter the runtime, read it (`maybe_preempt`), so a goroutine looping on them yields
-/// at its next operation, as Go's asynchronous preemption would stop it, instead of being
-/// retaken as a hog and running on beside the goroutine that got its P (which at
-/// GOMAXPROCS=1 ran two goroutines at once and made them contend).
-pub static PREEMPT_HINT: crate::loom::AtomicBool = crate::loom::AtomicBool::new(false);
+/// How many goroutines (of every runtime in the process) have an unanswered request to yield
+/// (`G::request_preempt`/`clear_preempt` keep it). The fast paths of sync operations, which
+/// otherwise never enter the runtime, read it (`maybe_preempt`), so a goroutine looping on them
+/// yields at its next operation, as Go's asynchronous preemption would stop it, instead of
+/// being retaken as a hog and running on beside the goroutine that got its P (which at
+/// GOMAXPROCS=1 ran two goroutines at once and made them contend). It is non-zero only from a
+/// request to its answer, microseconds every 10 ms.
+pub static PREEMPT_PENDING: crate::loom::AtomicU32 = crate::loom::AtomicU32::new(0);
 
 /// A check point for fast paths: one load of a read-mostly static, and the goroutine's own
-/// flag only while sysmon has asked some goroutine to yield (`PREEMPT_HINT`).
+/// flag only while some goroutine has been asked to yield (`PREEMPT_PENDING`).
 #[inline(always)]
 #[track_caller]
 pub fn maybe_preempt() {
     // ORDERING: a hint; a stale value delays or repeats one check.
-    if PREEMPT_HINT.load(Ordering::Relaxed) {
+    if PREEMPT_PENDING.load(Ordering::Relaxed) != 0 {
         preempt_point_slow(Location::caller());
     }
 }
@@ -236,8 +239,7 @@ fn preempt_point_slow(site: &'static Location<'static>) {
 #[cold]
 #[inline(never)]
 fn preempt_now(gp: GPtr, site: &'static Location<'static>) {
-    // ORDERING: an advisory flag.
-    gp.preempt.store(false, Ordering::Relaxed);
+    gp.clear_preempt();
     gp.sched().stats.preemptions.fetch_add(1, Ordering::Relaxed);
     park_g(gp, Suspend::Preempt, WaitReason::Preempted, site);
 }

@@ -187,8 +187,7 @@ fn lost(mp: &'static M) -> Option<&'static P> {
         }
         None => {
             if let Some(gp) = mp.curg() {
-                // ORDERING: an advisory flag.
-                gp.preempt.store(true, Ordering::Relaxed);
+                gp.request_preempt();
             }
             None
         }
@@ -262,8 +261,7 @@ pub(crate) fn retake_hog(sched: &'static Sched, pp: &'static P) -> bool {
     }
     // The P is ours: the M will see TAKEN before it touches it again.
     if let Some(gp) = mp.curg() {
-        // ORDERING: an advisory flag.
-        gp.preempt.store(true, Ordering::Relaxed);
+        gp.request_preempt();
     }
     pp.set_status(PStatus::Idle);
     pp.m.store(std::ptr::null_mut(), Ordering::Relaxed);

@@ -474,6 +474,7 @@ fn next_goid(sched: &Sched, pp: &P) -> u64 {
 ///
 /// Go: `goexit0`/`gdestroy` (proc.go).
 pub(crate) fn gdestroy(mp: &'static M, gp: GPtr) {
+    gp.clear_preempt();
     gp.status.set(GStatus::Running, GStatus::Dead);
     // SAFETY: the G is dead and this M just ran it: no one else touches its coroutine.
     let slot = unsafe { &mut *gp.coro.get() };
@@ -594,6 +595,11 @@ pub(crate) fn mlive_exit(sched: &'static Sched) {
 /// (abandoned) goroutines keep theirs: a channel may still point into them.
 fn teardown(sched: &'static Sched) {
     crate::netpoll::close_at_teardown(sched);
+    // A goroutine abandoned mid-request (running when `main` returned) would leave the
+    // process-wide `PREEMPT_PENDING` raised for the runtimes that follow.
+    for gp in crate::sched::traceback::all_gs(sched) {
+        gp.clear_preempt();
+    }
     let mut dead: Vec<GPtr> = Vec::new();
     for pp in sched.allp.iter() {
         // SAFETY: every M has exited, so no one holds `pp`.

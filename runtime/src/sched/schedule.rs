@@ -79,8 +79,8 @@ fn execute(mp: &'static M, gp: GPtr, inherit_time: bool) {
     let sched = mp.sched;
     let pp0 = mp.p().expect("execute: M has no P");
     gp.status.set(GStatus::Runnable, GStatus::Running);
-    // ORDERING: the flag is advisory; a stale value only delays or repeats one yield.
-    gp.preempt.store(false, Ordering::Relaxed);
+    // A new time slice answers any request to yield.
+    gp.clear_preempt();
     if !inherit_time {
         // ORDERING: owner-only counter; sysmon reads it as a progress hint.
         pp0.schedtick.store(

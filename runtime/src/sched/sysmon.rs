@@ -197,8 +197,6 @@ fn sysmon(sched: &'static Sched) {
 /// Go: `retake` (proc.go), the running-too-long half.
 fn retake(sched: &'static Sched, now: i64) -> u32 {
     let mut n = 0;
-    // Whether a running goroutine still has an unanswered request to yield (`PREEMPT_HINT`).
-    let mut pending = false;
     for pp in sched.allp.iter() {
         // SAFETY: `sysmontick` is touched only by sysmon (this thread).
         let pd = unsafe { &mut *pp.sysmontick.get() };
@@ -227,9 +225,6 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
             pd.preempt_when = 0;
             continue;
         }
-        if pd.preempt_when != 0 {
-            pending = true;
-        }
         if pd.preempt_when != 0
             && pd.preempt_when + FORCE_PREEMPT_NS <= now
             && others_waiting(sched, pp, now)
@@ -242,7 +237,6 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
             pd.preempt_when = now;
         } else if pd.schedwhen + FORCE_PREEMPT_NS <= now {
             if preemptone(pp) {
-                pending = true;
                 // ORDERING: statistics.
                 sched.stats.preempt_requests.fetch_add(1, Ordering::Relaxed);
                 if pd.preempt_when == 0 {
@@ -253,8 +247,6 @@ fn retake(sched: &'static Sched, now: i64) -> u32 {
             pd.schedwhen = now;
         }
     }
-    // ORDERING: a hint for the fast paths (`park::maybe_preempt`).
-    crate::sched::park::PREEMPT_HINT.store(pending, Ordering::Relaxed);
     n
 }
 
@@ -292,7 +284,6 @@ fn preemptone(pp: &crate::sched::p::P) -> bool {
     let Some(gp) = GPtr::from_ptr(mp.curg.load(Ordering::Relaxed)) else {
         return false;
     };
-    // ORDERING: an advisory flag read at check points.
-    gp.preempt.store(true, Ordering::Relaxed);
+    gp.request_preempt();
     true
 }
