@@ -15,7 +15,7 @@
 use crate::waitq::WaitQ;
 use gort_runtime::loom::{AtomicBool, AtomicUsize, Ordering};
 use gort_runtime::rt::{
-    acquire_sudog, getg, gopark, goready, outside_goroutine, preempt_point, release_sudog, GPtr,
+    acquire_sudog, getg, gopark, goready, maybe_preempt, outside_goroutine, release_sudog, GPtr,
     RawLock, Sudog, WaitReason,
 };
 use std::cell::UnsafeCell;
@@ -388,7 +388,7 @@ impl<T> HChan<T> {
                 if let Some(gp) = w {
                     goready(gp);
                 }
-                return preempt_point();
+                return maybe_preempt();
             }
             SendHeld::Closed(v) => {
                 self.lock.unlock();
@@ -462,7 +462,7 @@ impl<T> HChan<T> {
                 if let Some(gp) = w {
                     goready(gp);
                 }
-                preempt_point();
+                maybe_preempt();
                 return Some(v);
             }
             RecvHeld::Closed => {

@@ -321,7 +321,7 @@ where
     let mp = getm().unwrap_or_else(|| outside_goroutine("start a goroutine (gort::go)"));
     let parent = mp.curg().map_or(0, |g| g.goid());
     let h = newproc1(mp, f, false, parent, Location::caller());
-    crate::sched::park::preempt_point();
+    crate::sched::park::maybe_preempt();
     h
 }
 
