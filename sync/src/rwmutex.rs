@@ -100,14 +100,22 @@ impl RawRwMutex {
     ///     reader.join().unwrap();
     /// });
     /// ```
+    #[inline]
     #[track_caller]
     pub fn rlock(&self) {
         // A check point, as in `RawMutex::lock` (a writer's `lock` goes through that one).
         gort_runtime::rt::maybe_preempt();
         if self.reader_count.fetch_add(1, Ordering::SeqCst) + 1 < 0 {
-            // A writer is pending: wait for it.
-            semacquire(&self.reader_sem, false, WaitReason::SyncRWMutexRLock);
+            self.rlock_slow();
         }
+    }
+
+    /// A writer is pending: wait for it.
+    #[cold]
+    #[inline(never)]
+    #[track_caller]
+    fn rlock_slow(&self) {
+        semacquire(&self.reader_sem, false, WaitReason::SyncRWMutexRLock);
     }
 
     /// Locks for reading if no writer holds or waits for the lock.
@@ -165,6 +173,7 @@ impl RawRwMutex {
     /// assert!(l.try_lock()); // the last reader left
     /// l.unlock();
     /// ```
+    #[inline]
     pub fn runlock(&self) {
         let r = self.reader_count.fetch_sub(1, Ordering::SeqCst) - 1;
         if r < 0 {

@@ -94,12 +94,24 @@ impl WaitGroup {
     ///     assert!(r.is_err()); // "sync: negative WaitGroup counter"
     /// });
     /// ```
+    #[inline]
     pub fn add(&self, delta: i32) {
         // ORDERING: SeqCst as Go's atomic.Uint64 (a StoreLoad against `wait`'s CAS).
         let state = self
             .state
             .fetch_add((delta as i64 as u64) << 32, Ordering::SeqCst)
             .wrapping_add((delta as i64 as u64) << 32);
+        // The common case: no waiters and a counter that did not go negative.
+        if state as u32 == 0 && (state >> 32) as i32 >= 0 {
+            return;
+        }
+        self.add_slow(delta, state);
+    }
+
+    /// `add` with waiters to release, or misuse to report.
+    #[cold]
+    #[inline(never)]
+    fn add_slow(&self, delta: i32, state: u64) {
         let v = (state >> 32) as i32;
         let w = state as u32;
         if v < 0 {
@@ -140,6 +152,7 @@ impl WaitGroup {
     ///     wg.wait();
     /// });
     /// ```
+    #[inline]
     pub fn done(&self) {
         self.add(-1);
     }
