@@ -122,7 +122,8 @@ pub(crate) struct NetPoll {
     all: UnsafeCell<Vec<&'static PollDesc>>,
 }
 
-// SAFETY: `poll` is only touched at creation and at teardown when no M is left; `free`, `registry` and `waker` under `lock`.
+// SAFETY: `poll` is only touched at creation and at teardown, when no M is left; `free`,
+// `registry` and `waker` only under `lock`.
 unsafe impl Sync for NetPoll {}
 // SAFETY: as above.
 unsafe impl Send for NetPoll {}

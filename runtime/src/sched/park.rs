@@ -197,12 +197,8 @@ pub fn do_spin() {
 #[inline]
 #[track_caller]
 pub fn preempt_point() {
-    if let Some(gp) = getg() {
-        // ORDERING: an advisory flag.
-        if gp.preempt.load(Ordering::Relaxed) {
-            preempt_now(gp, Location::caller());
-        }
-    }
+    // One load unless some goroutine has been asked to yield (`PREEMPT_PENDING` is exact).
+    maybe_preempt();
 }
 
 /// How many goroutines (of every runtime in the process) have an unanswered request to yield
@@ -225,6 +221,7 @@ pub fn maybe_preempt() {
     }
 }
 
+/// Yields if the calling goroutine has been asked to.
 #[cold]
 #[inline(never)]
 fn preempt_point_slow(site: &'static Location<'static>) {

@@ -84,13 +84,7 @@ impl Drop for Claim {
 /// took it and no idle one could be had): use the no-P path (global queue, central caches).
 #[inline]
 pub(crate) fn claim(mp: &'static M) -> Option<Claim> {
-    let w = &mp.claim;
-    // ORDERING: Relaxed: only this thread writes `in_runtime`; sysmon reads it after a
-    // `membarrier`, which orders this store before our read of `retake` below (module docs).
-    let d = w.in_runtime.load(Ordering::Relaxed);
-    w.in_runtime.store(d + 1, Ordering::Relaxed);
-    compiler_fence(Ordering::SeqCst);
-    let pp = if d > 0 { mp.p() } else { check(mp) };
+    let pp = if enter(mp) > 0 { mp.p() } else { check(mp) };
     match pp {
         Some(pp) => Some(Claim { mp, pp }),
         None => {
@@ -105,16 +99,12 @@ pub(crate) fn claim(mp: &'static M) -> Option<Claim> {
 /// cannot have requested or taken one from it (it finds owners through `P::m`); any request
 /// still pending from before is cancelled.
 pub(crate) fn enter_runtime(mp: &'static M) -> RuntimeGuard {
-    let w = &mp.claim;
-    // ORDERING: as in `claim`.
-    let d = w.in_runtime.load(Ordering::Relaxed);
-    w.in_runtime.store(d + 1, Ordering::Relaxed);
-    compiler_fence(Ordering::SeqCst);
-    if d == 0 {
+    if enter(mp) == 0 {
         // ORDERING: the decision CAS, as in `check`.
-        let _ = w
-            .retake
-            .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst);
+        let _ =
+            mp.claim
+                .retake
+                .compare_exchange(REQUESTED, NONE, Ordering::SeqCst, Ordering::SeqCst);
     }
     RuntimeGuard { mp }
 }
@@ -129,6 +119,19 @@ impl Drop for RuntimeGuard {
     fn drop(&mut self) {
         leave(self.mp);
     }
+}
+
+/// Raises `mp`'s runtime depth by one and returns the depth before (0: the outermost entry,
+/// which must then read `retake`; see the module protocol).
+#[inline]
+fn enter(mp: &M) -> u32 {
+    let w = &mp.claim;
+    // ORDERING: Relaxed: only this thread writes `in_runtime`; sysmon reads it after a
+    // `membarrier`, which orders this store before our read of `retake` (module docs).
+    let d = w.in_runtime.load(Ordering::Relaxed);
+    w.in_runtime.store(d + 1, Ordering::Relaxed);
+    compiler_fence(Ordering::SeqCst);
+    d
 }
 
 #[inline]
