@@ -188,8 +188,18 @@ impl<T: Send> Pool<T> {
     /// pool.put(String::from("reused"));
     /// assert_eq!(pool.get(), "reused");
     /// ```
+    #[inline]
     pub fn get(&self) -> T {
-        self.try_get().unwrap_or_else(|| (self.new)())
+        match self.take_private() {
+            Some(v) => v,
+            None => self.get_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn get_slow(&self) -> T {
+        self.try_get_slow().unwrap_or_else(|| (self.new)())
     }
 
     /// A cached value, or `None` if the pool has none (Go's `Get` on a pool without `New`).
@@ -205,7 +215,38 @@ impl<T: Send> Pool<T> {
     /// pool.put(7);
     /// assert_eq!(pool.try_get(), Some(7));
     /// ```
+    #[inline]
     pub fn try_get(&self) -> Option<T> {
+        self.take_private().or_else(|| self.try_get_slow())
+    }
+
+    /// The fast path of `get`: the value in the P's private slot, if the slot is this
+    /// pool's and needs no ageing (everything else is `try_get_slow`'s).
+    #[inline]
+    fn take_private(&self) -> Option<T> {
+        let pin = gort_runtime::rt::proc_pin()?;
+        self.ready_private_slot(&pin)?.take()
+    }
+
+    /// The fast path of `put`: into the P's private slot if it is empty, this pool's and
+    /// needs no ageing; otherwise gives `v` back.
+    #[inline]
+    fn put_private(&self, v: T) -> Result<(), T> {
+        let Some(pin) = gort_runtime::rt::proc_pin() else {
+            return Err(v);
+        };
+        match self.ready_private_slot(&pin) {
+            Some(slot) if slot.is_none() => {
+                *slot = Some(v);
+                Ok(())
+            }
+            _ => Err(v),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_get_slow(&self) -> Option<T> {
         // Declared before the pin, so an aged-out value is dropped after the pin is released
         // (a `Drop` may park).
         let mut aged = None;
@@ -249,8 +290,17 @@ impl<T: Send> Pool<T> {
     /// pool.put(buf);
     /// assert!(pool.get().is_empty());
     /// ```
+    #[inline]
     pub fn put(&self, v: T) {
-        // As in `try_get`: dropped after the pin.
+        if let Err(v) = self.put_private(v) {
+            self.put_slow(v);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_slow(&self, v: T) {
+        // As in `try_get_slow`: dropped after the pin.
         let mut aged = None;
         let v = match gort_runtime::rt::proc_pin() {
             Some(pin) => match self.private_slot(&pin, &mut aged) {
@@ -316,6 +366,28 @@ impl<T: Send> Pool<T> {
     /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
     /// A value aged out of the slot for good is moved to `aged`, for the caller to drop once
     /// the pin is released.
+    /// `private_slot` for the fast paths: `None` unless the shard is already this runtime's
+    /// and the slot has seen the current epoch (claiming the shard and ageing the slot are
+    /// left to the slow paths, through `private_slot`).
+    #[allow(clippy::mut_from_ref)]
+    #[inline(always)]
+    fn ready_private_slot<'p>(
+        &'p self,
+        pin: &'p gort_runtime::rt::ProcPin,
+    ) -> Option<&'p mut Option<T>> {
+        let (rt, pid) = pin.key();
+        let sh = self.shards.get(pid)?;
+        // ORDERING: Relaxed, as in `private_slot`.
+        if sh.owner.load(Ordering::Relaxed) != rt {
+            return None;
+        }
+        // SAFETY: as in `private_slot`: the pin of P `pid` of runtime `rt` is held, and the
+        // borrow ends before the pin is dropped.
+        let (slot, seen) = unsafe { (&mut *sh.private.get(), &*sh.private_epoch.get()) };
+        // ORDERING: Relaxed, as in `private_slot`.
+        (*seen == self.epoch.load(Ordering::Relaxed)).then_some(slot)
+    }
+
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
     fn private_slot<'p>(

@@ -210,25 +210,33 @@ pub fn procid() -> Option<usize> {
 pub fn proc_pin() -> Option<ProcPin> {
     let m = cur_m()?;
     let claim = crate::sched::pclaim::claim(m)?;
+    let pid = claim.p().id as usize;
     Some(ProcPin {
-        rt: m.sched as *const Sched as usize,
-        pid: claim.p().id as usize,
-        _claim: claim,
+        mp: claim.into_m(),
+        pid,
     })
 }
 
-/// A pinned P (see `proc_pin`). Not `Send`: it belongs to the M that pinned it.
+/// A pinned P (see `proc_pin`). Not `Send`: it belongs to the M that pinned it. Two words, so
+/// `proc_pin` returns it in registers; dropping it (leaving the runtime) is inlined.
 pub struct ProcPin {
-    rt: usize,
+    /// The M whose claim this is (the claim's depth is released by `drop`).
+    mp: &'static M,
     pid: usize,
-    _claim: crate::sched::pclaim::Claim,
 }
 
 impl ProcPin {
     /// The runtime (an opaque id) and the P's id: a pair no other running goroutine has.
     #[inline]
     pub fn key(&self) -> (usize, usize) {
-        (self.rt, self.pid)
+        (self.mp.sched as *const Sched as usize, self.pid)
+    }
+}
+
+impl Drop for ProcPin {
+    #[inline]
+    fn drop(&mut self) {
+        crate::sched::pclaim::leave(self.mp);
     }
 }
 

@@ -71,6 +71,14 @@ impl Claim {
     pub(crate) fn p(&self) -> &'static P {
         self.pp
     }
+
+    /// Ends the `Claim` without leaving the runtime: the caller now owes the `leave(m)`.
+    #[inline]
+    pub(crate) fn into_m(self) -> &'static M {
+        let mp = self.mp;
+        std::mem::forget(self);
+        mp
+    }
 }
 
 impl Drop for Claim {
@@ -134,8 +142,9 @@ fn enter(mp: &M) -> u32 {
     d
 }
 
+/// Lowers `mp`'s runtime depth by one (the end of an `enter`).
 #[inline]
-fn leave(mp: &M) {
+pub(crate) fn leave(mp: &M) {
     compiler_fence(Ordering::SeqCst);
     let w = &mp.claim;
     // ORDERING: as in `claim`.
