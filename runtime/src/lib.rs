@@ -217,9 +217,9 @@ pub mod rt {
     pub use crate::sched::g::{GPtr, GStatus, WaitReason};
     pub use crate::sched::m::{cheaprandn, getg, proc_pin, procid, ProcPin};
     pub use crate::sched::park::{
-        can_spin, do_spin, gopark, goready, goyield, maybe_preempt, outside_goroutine,
-        preempt_point,
+        gopark, goready, goyield, maybe_preempt, outside_goroutine, preempt_point,
     };
+    pub use crate::sched::spin::{can_spin, do_spin};
     pub use crate::sched::sudog::{acquire_sudog, release_sudog, Sudog};
     pub use crate::sema::{semacquire, semrelease, NotifyList};
 }

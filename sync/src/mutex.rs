@@ -8,8 +8,9 @@
 //! - Starvation mode: `unlock` hands the mutex directly to the waiter at the front (the
 //!   semaphore's hand-off), newcomers queue at the tail and do not spin. The last waiter, or
 //!   one that waited under 1 ms, switches back to normal mode.
-//! - Spinning: only briefly, only while the mutex is locked and not starving, and only if the
-//!   runtime says other Ps are running (`can_spin`).
+//! - Spinning: only briefly (up to 4 steps of about 1 µs each, `rt::do_spin`), only while the
+//!   mutex is locked and not starving, and only if the runtime says other Ps are running
+//!   (`can_spin`).
 //!
 //! Waiting parks the goroutine, never the OS thread. Guards may be sent between goroutines (a
 //! Go mutex is not tied to a goroutine), so `MutexGuard: Send` when `T: Send`.

@@ -25,6 +25,7 @@ pub mod pclaim;
 pub mod proc;
 pub mod runq;
 pub mod schedule;
+pub mod spin;
 pub mod sudog;
 pub mod syscall;
 pub mod sysmon;

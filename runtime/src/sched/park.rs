@@ -147,37 +147,6 @@ pub fn goyield() {
     }
 }
 
-/// Whether a goroutine spinning on a sync primitive should spin once more (`iter` is how many
-/// times it has spun): only a few times, only with more than one CPU and another P running,
-/// and only if this P has no other work.
-///
-/// Go: `sync_runtime_canSpin` (proc.go).
-pub fn can_spin(iter: u32) -> bool {
-    const ACTIVE_SPIN: u32 = 4;
-    if iter >= ACTIVE_SPIN || crate::env::num_cpu() <= 1 {
-        return false;
-    }
-    let Some(m) = getm() else { return false };
-    let sched = m.sched;
-    // ORDERING: heuristics only.
-    let busy_others =
-        sched.npidle.load(Ordering::Relaxed) + sched.nmspinning.load(Ordering::Relaxed) + 1;
-    if sched.gomaxprocs <= busy_others {
-        return false;
-    }
-    match m.p() {
-        Some(pp) => crate::sched::runq::runq_empty(pp),
-        None => false,
-    }
-}
-
-/// Spins briefly (Go's `procyield(active_spin_cnt)`: 30 pause instructions).
-pub fn do_spin() {
-    for _ in 0..30 {
-        std::hint::spin_loop();
-    }
-}
-
 /// A cheap check point: yields if sysmon has asked the running goroutine to (it has run past
 /// its 10 ms time slice). Call it in long loops that make no other gort calls.
 ///
