@@ -15,20 +15,29 @@ const (
 	writeEvery = 100
 )
 
+// guardedCounter is the Go shape of gort's Mutex<u64>: the counter lives in
+// the struct beside the mutex that guards it (how sync.Mutex is meant to be
+// used), so each increment is a read-modify-write of memory next to the lock
+// word, as in the Rust benchmark. (A bare local counter would be kept in a
+// register: the compiler merges it with the loop counter.)
+type guardedCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
 // mutex_uncontended: one goroutine. op = lock, increment the guarded
 // counter, unlock.
 func BenchmarkMutexUncontended(b *testing.B) {
-	var mu sync.Mutex
-	n := 0
+	var c guardedCounter
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		mu.Lock()
-		n++
-		mu.Unlock()
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
 	}
 	b.StopTimer()
-	if n != b.N {
-		b.Fatalf("counter = %d, want %d", n, b.N)
+	if c.n != b.N {
+		b.Fatalf("counter = %d, want %d", c.n, b.N)
 	}
 }
 
@@ -36,27 +45,32 @@ func BenchmarkMutexUncontended(b *testing.B) {
 // Mutex; the benchmark goroutine starts them and waits for them.
 // op = one lock+unlock.
 func BenchmarkMutexContended8(b *testing.B) {
-	var mu sync.Mutex
+	c := new(guardedCounter)
 	var wg sync.WaitGroup
-	count := 0
 	n := b.N
 	b.ResetTimer()
 	wg.Add(workers)
 	for k := 0; k < workers; k++ {
 		go func() {
 			for range share(n, workers, k) {
-				mu.Lock()
-				count++
-				mu.Unlock()
+				c.mu.Lock()
+				c.n++
+				c.mu.Unlock()
 			}
 			wg.Done()
 		}()
 	}
 	wg.Wait()
 	b.StopTimer()
-	if count != n {
-		b.Fatalf("counter = %d, want %d", count, n)
+	if c.n != n {
+		b.Fatalf("counter = %d, want %d", c.n, n)
 	}
+}
+
+// guardedValue is the Go shape of gort's RwMutex<u64> (see guardedCounter).
+type guardedValue struct {
+	rw    sync.RWMutex
+	value int
 }
 
 // rwmutex_read_mostly: 8 goroutines share b.N ops on one RWMutex; every
@@ -65,9 +79,8 @@ func BenchmarkMutexContended8(b *testing.B) {
 // value, then unlock). The benchmark goroutine starts them and waits for
 // them. op = one lock+unlock.
 func BenchmarkRWMutexReadMostly(b *testing.B) {
-	var rw sync.RWMutex
+	g := new(guardedValue)
 	var wg sync.WaitGroup
-	value := 0
 	sums := make([]int, workers)
 	n := b.N
 	b.ResetTimer()
@@ -78,13 +91,13 @@ func BenchmarkRWMutexReadMostly(b *testing.B) {
 			m := share(n, workers, k)
 			for j := 0; j < m; j++ {
 				if j%writeEvery == writeEvery-1 {
-					rw.Lock()
-					value++
-					rw.Unlock()
+					g.rw.Lock()
+					g.value++
+					g.rw.Unlock()
 				} else {
-					rw.RLock()
-					s += value
-					rw.RUnlock()
+					g.rw.RLock()
+					s += g.value
+					g.rw.RUnlock()
 				}
 			}
 			sums[k] = s
@@ -98,8 +111,8 @@ func BenchmarkRWMutexReadMostly(b *testing.B) {
 		writes += share(n, workers, k) / writeEvery
 		sink += sums[k]
 	}
-	if value != writes {
-		b.Fatalf("value = %d, want %d", value, writes)
+	if g.value != writes {
+		b.Fatalf("value = %d, want %d", g.value, writes)
 	}
 }
 
