@@ -22,7 +22,11 @@
 # "1 2") sets the GOMAXPROCS values; ROUNDS (default 1) repeats the pair (all
 # criterion benches, then all Go twins) that many times per GOMAXPROCS and
 # takes the medians over the rounds, so slow drift of a shared machine falls
-# on both sides instead of biasing the ratio; BENCH_TIMEOUT (default 1200) bounds each
+# on both sides instead of biasing the ratio; PAIRS (unset by default) runs each
+# workload as PAIRS adjacent pairs instead (its criterion bench alone, then its
+# Go twin alone, -count 1 -benchtime PAIR_BENCHTIME, default 2s), and the ratio
+# is the median of the pairs' ratios: each ratio then compares runs seconds
+# apart, which is what the sub-nanosecond and parity rows need; BENCH_TIMEOUT (default 1200) bounds each
 # cargo bench and go test run, in seconds: a run that hangs gets SIGQUIT
 # (gort and Go print their goroutines on it, into the log), then SIGKILL.
 #
@@ -63,6 +67,8 @@ GO_COUNT="${GO_COUNT:-5}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-1200}"
 PROCS_LIST="${PROCS_LIST:-1 2}"
 ROUNDS="${ROUNDS:-1}"
+PAIRS="${PAIRS:-}"
+PAIR_BENCHTIME="${PAIR_BENCHTIME:-2s}"
 GO="$ROOT/.go/bin/go"
 STAMP="$(date -u +%Y%m%dT%H%M%SZ)"
 OUT="$ROOT/target/bench-compare/$STAMP"
@@ -339,6 +345,87 @@ fi
 log "building the criterion benches (log: $OUT/cargo-build.log)"
 (cd "$ROOT" && cargo bench "${BENCHES[@]}" --no-run) \
     >"$OUT/cargo-build.log" 2>&1 || fail_with_log "cargo bench --no-run" "$OUT/cargo-build.log"
+
+# 2b. PAIRS: each workload alone, gort then Go, PAIRS times; a results line per
+# pair, then the table, and exit.
+if [ -n "$PAIRS" ]; then
+    log "building the Go twins (log: $OUT/go-build.log)"
+    (cd "$ROOT/benches/go" && "$GO" test -c -o "$OUT/gortbench.test" .) \
+        >"$OUT/go-build.log" 2>&1 || fail_with_log "go test -c" "$OUT/go-build.log"
+    PAIRS_RESULTS="$OUT/pairs-results.txt" # lines: cid GOMAXPROCS pair gort_ns go_ns
+    : >"$PAIRS_RESULTS"
+    for procs in $PROCS_LIST; do
+        while read -r cid goname; do
+            dir="$OUT/gomaxprocs$procs/${cid//\//_}"
+            mkdir -p "$dir"
+            log "GOMAXPROCS=$procs: $cid against $goname, $PAIRS pairs (logs: $dir)"
+            for i in $(seq "$PAIRS"); do
+                rm -rf "$ROOT/target/criterion/$cid/new"
+                rc=0
+                (cd "$ROOT" && GOMAXPROCS=$procs bounded cargo bench --bench "${cid%%/*}" -- \
+                    --noplot --save-baseline "gomaxprocs$procs" "^$cid\$") \
+                    >"$dir/cargo-bench-$i.log" 2>&1 || rc=$?
+                [ "$rc" = 0 ] || fail_with_log "cargo bench $cid (GOMAXPROCS=$procs)" "$dir/cargo-bench-$i.log" "$rc"
+                est="$ROOT/target/criterion/$cid/new/estimates.json"
+                [ -f "$est" ] || die "no $est after the run (see $dir/cargo-bench-$i.log)"
+                cp "$est" "$dir/estimates-$i.json"
+                rc=0
+                (cd "$ROOT/benches/go" && GOMAXPROCS=$procs bounded "$OUT/gortbench.test" -test.run '^$' \
+                    -test.bench "^$goname\$" -test.count 1 -test.benchtime "$PAIR_BENCHTIME" -test.timeout 0) \
+                    >"$dir/go-bench-$i.txt" 2>&1 || rc=$?
+                [ "$rc" = 0 ] || fail_with_log "go $goname (GOMAXPROCS=$procs)" "$dir/go-bench-$i.txt" "$rc"
+                python3 -c '
+import json, re, sys
+est, gofile, cid, procs, i = sys.argv[1:]
+g = json.load(open(est))["median"]["point_estimate"]
+o = None
+for line in open(gofile):
+    m = re.match(r"^Benchmark\w+?(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op", line)
+    if m:
+        o = float(m.group(1))
+if o is None:
+    sys.exit(f"bench-compare: no ns/op line in {gofile}")
+print(cid, procs, i, g, o)
+' "$dir/estimates-$i.json" "$dir/go-bench-$i.txt" "$cid" "$procs" "$i" >>"$PAIRS_RESULTS"
+            done
+        done <<<"$SELECTED"
+    done
+    {
+        describe_env
+        if grep -qs '^ *Compiling gort' "$OUT"/gomaxprocs*/*/cargo-bench-*.log; then
+            echo "- warning: gort was rebuilt during the run (its sources changed), so the rows may come from different builds"
+        fi
+        echo "- $PAIRS pairs per workload and GOMAXPROCS, each its criterion bench alone (20 samples; gort figure: criterion's median) then its Go twin alone (go test -count 1 -benchtime $PAIR_BENCHTIME); gort and Go columns: the medians over the pairs; ratio: the median of the pairs' ratios, with their range"
+        echo
+        PAIRS_RESULTS="$PAIRS_RESULTS" SELECTED="$SELECTED" PROCS_LIST="$PROCS_LIST" python3 -c '
+import os, statistics
+
+def fmt(ns):
+    if ns >= 1000:
+        return f"{ns:,.0f}"
+    if ns < 10:
+        return f"{ns:.2f}"
+    return f"{ns:.1f}"
+
+rows = {}
+for line in open(os.environ["PAIRS_RESULTS"]):
+    cid, procs, _, g, o = line.split()
+    rows.setdefault((cid, procs), []).append((float(g), float(o)))
+print("| workload | GOMAXPROCS | gort ns/op | Go ns/op | ratio gort/Go | pair ratios, min to max |")
+print("| --- | ---: | ---: | ---: | ---: | --- |")
+for procs in os.environ["PROCS_LIST"].split():
+    for line in os.environ["SELECTED"].splitlines():
+        cid = line.split()[0]
+        pairs = rows[(cid, procs)]
+        ratios = [g / o for g, o in pairs]
+        g = statistics.median(p[0] for p in pairs)
+        o = statistics.median(p[1] for p in pairs)
+        print(f"| {cid} | {procs} | {fmt(g)} | {fmt(o)} | {statistics.median(ratios):.2f} | {min(ratios):.2f} to {max(ratios):.2f} |")
+'
+    } | tee "$OUT/table.md"
+    log "results kept in $OUT"
+    exit 0
+fi
 
 for procs in $PROCS_LIST; do
   for round in $(seq "$ROUNDS"); do
