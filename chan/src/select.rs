@@ -15,7 +15,9 @@
 //! 7. Pass 3: lock again, find the winner, remove every losing sudog from its queue, release
 //!    all sudogs, unlock.
 //!
-//! Nothing here allocates: arms, orders and sudogs (per-P cache) live on the stack or in caches.
+//! Nothing here allocates for up to 32 arms (every `select!`): arms, orders, each arm's channel
+//! (read once per select) and sudogs (per-P cache) live on the stack or in caches. A dynamic
+//! select with more arms keeps the channels in a vector.
 
 use crate::hchan::{HChan, RecvHeld, SendHeld};
 use crate::{Chan, Receiver, Sender};
@@ -61,8 +63,9 @@ pub enum Poll {
 /// One arm of a select, type-erased. Implemented by [`RecvArm`] and [`SendArm`].
 ///
 /// # Safety
-/// `chan` must return the same channel every time, and `enqueue` must put the sudog on that
-/// channel's queue with `elem` pointing at storage that lives as long as the arm.
+/// `chan` must return the same channel every time, whose lock stays valid as long as the arm
+/// does (`selectgo` reads it once and keeps a pointer to it), and `enqueue` must put the sudog
+/// on that channel's queue with `elem` pointing at storage that lives as long as the arm.
 ///
 /// # Examples
 ///
@@ -778,38 +781,54 @@ unsafe impl<T: Send> Arm for SendArm<'_, T> {
     }
 }
 
-fn addr(arms: &[&mut dyn Arm], i: u16) -> usize {
-    arms[i as usize].chan().map_or(0, |(a, _)| a)
+/// One arm's channel, read once per `selectgo` (the address orders the locks; 0 for a nil arm).
+#[derive(Clone, Copy)]
+struct ChanRef {
+    addr: usize,
+    lock: *const RawLock,
 }
 
-fn sellock(arms: &[&mut dyn Arm], lockorder: &[u16]) {
+impl ChanRef {
+    const NIL: ChanRef = ChanRef {
+        addr: 0,
+        lock: std::ptr::null(),
+    };
+
+    fn lock(&self) -> &RawLock {
+        // SAFETY: only non-nil arms are in the lock order, and an arm borrows its channel for
+        // longer than the `selectgo` call that made this `ChanRef`, so the lock is alive.
+        unsafe { &*self.lock }
+    }
+}
+
+/// Arms in a `select!` (the macro's limit); `selectgo` keeps their `ChanRef`s on its stack.
+/// A larger dynamic select keeps them in a vector.
+const STACK_ARMS: usize = 32;
+
+fn sellock(chans: &[ChanRef], lockorder: &[u16]) {
     let mut last = 0;
     for &i in lockorder {
-        let (a, l) = arms[i as usize]
-            .chan()
-            .expect("nil arms are not in lock order");
-        if a != last {
-            last = a;
-            l.lock();
+        let c = chans[i as usize];
+        if c.addr != last {
+            last = c.addr;
+            c.lock().lock();
         }
     }
 }
 
-fn selunlock(arms: &[&mut dyn Arm], lockorder: &[u16]) {
+fn selunlock(chans: &[ChanRef], lockorder: &[u16]) {
     // Reverse order, each distinct channel once (Go unlocks the last of a run of duplicates).
     for k in (0..lockorder.len()).rev() {
-        let (a, l) = arms[lockorder[k] as usize]
-            .chan()
-            .expect("nil arms are not in lock order");
-        if k > 0 && addr(arms, lockorder[k - 1]) == a {
+        let c = chans[lockorder[k] as usize];
+        if k > 0 && chans[lockorder[k - 1] as usize].addr == c.addr {
             continue;
         }
-        l.unlock();
+        c.lock().unlock();
     }
 }
 
-struct ParkArgs<'s, 'a> {
-    arms: &'s [&'s mut (dyn Arm + 'a)],
+struct ParkArgs<'s> {
+    chans: &'s [ChanRef],
     lockorder: &'s [u16],
 }
 
@@ -817,8 +836,8 @@ struct ParkArgs<'s, 'a> {
 /// `arg` is a `ParkArgs` on the parked G's stack, whose channels that G locked.
 unsafe fn selparkcommit(_gp: GPtr, arg: *mut ()) -> bool {
     // SAFETY: per the contract; the G is parked so nothing else uses its stack.
-    let a = unsafe { &*(arg as *const ParkArgs<'_, '_>) };
-    selunlock(a.arms, a.lockorder);
+    let a = unsafe { &*(arg as *const ParkArgs<'_>) };
+    selunlock(a.chans, a.lockorder);
     true
 }
 
@@ -858,70 +877,85 @@ pub fn selectgo(
 ) -> Option<usize> {
     let n = arms.len();
     assert!(n <= u16::MAX as usize && pollorder.len() >= n && lockorder.len() >= n);
-    // 1. Poll order: a uniform shuffle of the non-nil arms.
+    // Each arm's channel, read once (a virtual call per arm, not one per use). Left
+    // uninitialised on the stack (zeroing 32 entries would cost a memset per select); the
+    // loop below writes entries 0..n before anything reads them.
+    let mut on_stack = [const { MaybeUninit::<ChanRef>::uninit() }; STACK_ARMS];
+    let mut on_heap = Vec::new();
+    let slots: &mut [MaybeUninit<ChanRef>] = if n <= STACK_ARMS {
+        &mut on_stack[..n]
+    } else {
+        on_heap.resize(n, MaybeUninit::new(ChanRef::NIL));
+        &mut on_heap
+    };
+    // 1. Poll order: a uniform shuffle of the non-nil arms (inside-out Fisher-Yates; the first
+    //    arm needs no random number: its slot can only be 0).
     let mut norder = 0usize;
     for (i, arm) in arms.iter().enumerate() {
-        if arm.chan().is_none() {
+        let Some((addr, lock)) = arm.chan() else {
+            slots[i].write(ChanRef::NIL);
             continue;
-        }
-        let j = cheaprandn(norder as u32 + 1) as usize;
+        };
+        slots[i].write(ChanRef { addr, lock });
+        let j = if norder == 0 {
+            0
+        } else {
+            cheaprandn(norder as u32 + 1) as usize
+        };
         pollorder[norder] = pollorder[j];
         pollorder[j] = i as u16;
         norder += 1;
     }
     let pollorder = &pollorder[..norder];
-    // 2. Lock order: by channel address.
+    // SAFETY: the loop above wrote every one of the `n` slots, and `ChanRef` is plain data.
+    let chans: &[ChanRef] =
+        unsafe { &*(slots as *const [MaybeUninit<ChanRef>] as *const [ChanRef]) };
+    // 2. Lock order: by channel address. Insertion sort straight from the poll order (selects
+    //    have a handful of arms; Go uses a heap sort for its n log n bound, which matters only
+    //    for huge dynamic selects).
     let lockorder = &mut lockorder[..norder];
-    lockorder.copy_from_slice(pollorder);
-    // Insertion sort on addresses read once (selects have a handful of arms; Go uses a heap
-    // sort for its n log n bound, which matters only for huge dynamic selects).
-    if norder <= 32 {
-        let mut keys = [0usize; 32];
-        for (k, &i) in lockorder.iter().enumerate() {
-            keys[k] = addr(arms, i);
-        }
-        for k in 1..norder {
-            let (key, idx) = (keys[k], lockorder[k]);
+    if norder <= STACK_ARMS {
+        for (k, &idx) in pollorder.iter().enumerate() {
+            let key = chans[idx as usize].addr;
             let mut j = k;
-            while j > 0 && keys[j - 1] > key {
-                keys[j] = keys[j - 1];
+            while j > 0 && chans[lockorder[j - 1] as usize].addr > key {
                 lockorder[j] = lockorder[j - 1];
                 j -= 1;
             }
-            keys[j] = key;
             lockorder[j] = idx;
         }
     } else {
-        lockorder.sort_unstable_by_key(|&i| addr(arms, i));
+        lockorder.copy_from_slice(pollorder);
+        lockorder.sort_unstable_by_key(|&i| chans[i as usize].addr);
     }
     let lockorder = &*lockorder;
 
-    sellock(arms, lockorder);
+    sellock(chans, lockorder);
     // 3. Pass 1: anything ready now?
     for &i in pollorder {
         // SAFETY: every channel is locked.
         match unsafe { arms[i as usize].poll() } {
             Poll::NotReady => continue,
             Poll::Ready(w) => {
-                selunlock(arms, lockorder);
+                selunlock(chans, lockorder);
                 if let Some(gp) = w {
                     goready(gp);
                 }
                 return Some(i as usize);
             }
             Poll::SendOnClosed => {
-                selunlock(arms, lockorder);
+                selunlock(chans, lockorder);
                 panic!("send on closed channel");
             }
         }
     }
     // 4. default.
     if !block {
-        selunlock(arms, lockorder);
+        selunlock(chans, lockorder);
         return None;
     }
     let Some(gp) = getg() else {
-        selunlock(arms, lockorder);
+        selunlock(chans, lockorder);
         outside_goroutine("block in select")
     };
     // 5. Pass 2: enqueue one sudog per arm, in lock order, chained through `waitlink`.
@@ -939,9 +973,7 @@ pub fn selectgo(
             (*sg).is_select = true;
             (*sg).success = false;
             (*sg).ticket = i as u32;
-            (*sg).c = arms[i as usize]
-                .chan()
-                .map_or(std::ptr::null(), |(a, _)| a as *const ());
+            (*sg).c = chans[i as usize].addr as *const ();
             arms[i as usize].enqueue(sg);
             if tail.is_null() {
                 head = sg;
@@ -952,23 +984,20 @@ pub fn selectgo(
         tail = sg;
     }
     {
-        let args = ParkArgs {
-            arms: &*arms,
-            lockorder,
-        };
-        // SAFETY: the arms and orders stay on this G's stack while it is parked (stacks never
-        // move); the unlock function only releases the channel locks this G holds, after it
+        let args = ParkArgs { chans, lockorder };
+        // SAFETY: the channel list and orders stay on this G's stack while it is parked
+        // (stacks never move); the unlock function only releases the channel locks this G holds, after it
         // is off its stack, and every sudog is on a queue guarded by one of those locks.
         unsafe {
             gopark(
                 Some(selparkcommit),
-                &args as *const ParkArgs<'_, '_> as *mut (),
+                &args as *const ParkArgs<'_> as *mut (),
                 WaitReason::Select,
             )
         };
     }
     // 7. Pass 3: find the winner, dequeue the losers.
-    sellock(arms, lockorder);
+    sellock(chans, lockorder);
     // ORDERING: Acquire pairs with the waker's Release store of `param`.
     gp.selectdone.store(0, Ordering::Relaxed);
     let winner = gp.param.swap(std::ptr::null_mut(), Ordering::Acquire);
@@ -991,7 +1020,7 @@ pub fn selectgo(
             sg = next;
         }
     }
-    selunlock(arms, lockorder);
+    selunlock(chans, lockorder);
     let i = chosen.unwrap_or_else(|| gort_runtime::throw!("selectgo: bad wakeup"));
     // SAFETY: `success` is the sudog's: true only if the peer completed the hand-off.
     if !unsafe { arms[i].woke(success) } {
