@@ -173,8 +173,11 @@ pub fn getg() -> Option<GPtr> {
 
 /// A random number in `[0, n)` from the calling M's `cheaprand` (or a thread-local generator
 /// on other threads). `n` must be non-zero. Go: `cheaprandn` (rand.go).
+///
+/// `#[inline(never)]` like `getm`, whose thread-local read it inlines (one call, not two).
+#[inline(never)]
 pub fn cheaprandn(n: u32) -> u32 {
-    let r = match getm() {
+    let r = match cur_m() {
         Some(m) => m.cheaprand(),
         None => {
             thread_local! {
