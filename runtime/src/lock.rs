@@ -21,7 +21,8 @@ const UNLOCKED: u32 = 0;
 const LOCKED: u32 = 1;
 const SLEEPING: u32 = 2;
 
-/// Spins before sleeping; Go's `active_spin` (4) times a short pause loop.
+/// Spins before sleeping: Go's `active_spin` (4) spin steps (`sched::spin::do_spin`, about 1 µs
+/// each; Go's step is 30 PAUSEs).
 const SPIN_TRIES: u32 = 4;
 
 impl Default for RawLock {
@@ -64,9 +65,7 @@ impl RawLock {
     #[cold]
     fn lock_slow(&self) {
         for _ in 0..SPIN_TRIES {
-            for _ in 0..30 {
-                std::hint::spin_loop();
-            }
+            crate::sched::spin::do_spin();
             // ORDERING: Acquire as in `lock`.
             if self.state.load(Ordering::Relaxed) == UNLOCKED
                 && self

@@ -1,5 +1,6 @@
-//! Active spinning for sync primitives: whether a goroutine waiting for a `Mutex` may spin
-//! instead of parking (`can_spin`), and one spin step (`do_spin`).
+//! Active spinning: whether a goroutine waiting for a `Mutex` may spin instead of parking
+//! (`can_spin`), and one spin step (`do_spin`), which the runtime's own `RawLock` also uses
+//! before it sleeps on its futex.
 //!
 //! # A spin step is a duration, not a count
 //! Go's step is `procyield(active_spin_cnt)`, 30 PAUSE instructions. PAUSE takes about 10
