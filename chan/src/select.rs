@@ -986,8 +986,9 @@ pub fn selectgo(
     {
         let args = ParkArgs { chans, lockorder };
         // SAFETY: the channel list and orders stay on this G's stack while it is parked
-        // (stacks never move); the unlock function only releases the channel locks this G holds, after it
-        // is off its stack, and every sudog is on a queue guarded by one of those locks.
+        // (stacks never move); the unlock function only releases the channel locks this G
+        // holds, after it is off its stack, and every sudog is on a queue guarded by one of
+        // those locks.
         unsafe {
             gopark(
                 Some(selparkcommit),

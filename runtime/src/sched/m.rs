@@ -217,15 +217,23 @@ pub fn proc_pin() -> Option<ProcPin> {
     Some(ProcPin {
         mp: claim.into_m(),
         pid,
+        _not_send: std::marker::PhantomData,
     })
 }
 
 /// A pinned P (see `proc_pin`). Not `Send`: it belongs to the M that pinned it. Two words, so
 /// `proc_pin` returns it in registers; dropping it (leaving the runtime) is inlined.
+///
+/// ```compile_fail
+/// fn assert_send<T: Send>() {}
+/// assert_send::<gort_runtime::rt::ProcPin>();
+/// ```
 pub struct ProcPin {
     /// The M whose claim this is (the claim's depth is released by `drop`).
     mp: &'static M,
     pid: usize,
+    /// `!Send`: only the pinning M's thread may leave the runtime through this pin.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl ProcPin {
