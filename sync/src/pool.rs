@@ -360,12 +360,6 @@ impl<T: Send> Pool<T> {
 
     /// Rotates if a period has passed since the last rotation and this thread wins the race
     /// to do it.
-    /// The calling goroutine's P's private slot (Go's `pin` + `l.private`), if this pool's
-    /// shard for that P belongs to the caller's runtime and the P has a shard of its own. A
-    /// value left there across rotations is aged as the lists were: after one rotation it
-    /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
-    /// A value aged out of the slot for good is moved to `aged`, for the caller to drop once
-    /// the pin is released.
     /// `private_slot` for the fast paths: `None` unless the shard is already this runtime's
     /// and the slot has seen the current epoch (claiming the shard and ageing the slot are
     /// left to the slow paths, through `private_slot`).
@@ -388,6 +382,12 @@ impl<T: Send> Pool<T> {
         (*seen == self.epoch.load(Ordering::Relaxed)).then_some(slot)
     }
 
+    /// The calling goroutine's P's private slot (Go's `pin` + `l.private`), if this pool's
+    /// shard for that P belongs to the caller's runtime and the P has a shard of its own. A
+    /// value left there across rotations is aged as the lists were: after one rotation it
+    /// moves to the victim list, after two it is dropped (Go clears `private` at every GC).
+    /// A value aged out of the slot for good is moved to `aged`, for the caller to drop once
+    /// the pin is released.
     #[allow(clippy::mut_from_ref)]
     #[inline(always)]
     fn private_slot<'p>(
