@@ -160,12 +160,5 @@ fn retake_storm_loses_no_goroutine() {
         "storm",
         &[("GORT_RETAKE_STORM", "1")],
     );
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        o.status.success(),
-        "status {:?}\nstdout:\n{out}\nstderr:\n{err}",
-        o.status
-    );
-    assert!(out.contains("STORM ok"), "stdout:\n{out}\nstderr:\n{err}");
+    common::expect_scenario_ok(&o, "STORM ok");
 }

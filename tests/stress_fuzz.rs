@@ -603,13 +603,7 @@ fn stress_fuzz_short_under_retake_storm() {
         "storm",
         &[("GORT_RETAKE_STORM", "1")],
     );
-    let out = String::from_utf8_lossy(&o.stdout);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        o.status.success() && out.contains("STORM ok"),
-        "status {:?}\nstdout:\n{out}\nstderr:\n{err}",
-        o.status
-    );
+    common::expect_scenario_ok(&o, "STORM ok");
 }
 
 /// The long version: `GORT_STRESS_ITERS` (2,000) larger workloads, or `GORT_STRESS_SECS`.

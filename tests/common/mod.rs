@@ -51,6 +51,19 @@ pub fn spawn_scenario(test: &str, name: &str, envs: &[(&str, &str)]) -> Output {
     cmd.output().expect("spawn test child")
 }
 
+/// Asserts that a scenario child exited with status 0 and printed `marker` on stdout, showing
+/// both of its outputs otherwise; returns its stdout.
+pub fn expect_scenario_ok(o: &Output, marker: &str) -> String {
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && out.contains(marker),
+        "status {:?} (want success and {marker:?} on stdout)\nstdout:\n{out}\nstderr:\n{err}",
+        o.status
+    );
+    out
+}
+
 /// The message of a caught panic payload (`&str` or `String`).
 pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     p.downcast_ref::<&str>()
